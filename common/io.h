@@ -1,0 +1,37 @@
+/* io.h: waiting for a descriptor with a timeout, and writing a whole buffer.
+
+   Every wait here also watches the stop pipe (signals.h), so a server that is asked to stop
+   never sleeps through the request, whatever it was waiting for. */
+#ifndef IO_H
+#define IO_H
+
+#include <stddef.h>
+
+/* A timeout meaning "wait as long as it takes". */
+enum { WAIT_FOREVER = -1 };
+
+enum wait_result {
+    WAIT_READY,   /* the descriptor is ready (or has an error or end-of-file to report) */
+    WAIT_TIMEOUT, /* nothing happened for the whole timeout */
+    WAIT_STOP,    /* a stop was requested */
+    WAIT_FAILED,  /* poll(2) itself failed; errno says why */
+};
+
+/* Wait until `fd` is ready for `events` (POLLIN or POLLOUT), a stop is requested, or
+   `timeout_ms` milliseconds pass (WAIT_FOREVER: no limit). A stop wins over readiness.
+   An fd of -1 waits for the stop or the timeout only. Signals that interrupt the wait do not
+   restart the clock: the wait resumes with the time that is left. */
+enum wait_result wait_for(int fd, short events, int timeout_ms);
+
+/* Wait until `fd` or `other_fd` is readable, or a stop is requested. A descriptor of -1 is left
+   out. Returns WAIT_STOP, WAIT_FAILED, or WAIT_READY with *ready_fd set to the one that is
+   readable (`other_fd` first when both are). */
+enum wait_result wait_for_either(int fd, int other_fd, int *ready_fd);
+
+/* Write all `length` bytes of `data` to the non-blocking `fd`, however many write(2) calls that
+   takes. Between pieces it waits at most `timeout_ms` for the peer to make room. Returns 0, or
+   -1 with errno set: ETIMEDOUT if the peer took nothing for that long, ECANCELED if a stop was
+   requested, EPIPE or ECONNRESET if the peer is gone. */
+int write_all(int fd, const void *data, size_t length, int timeout_ms);
+
+#endif

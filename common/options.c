@@ -1,0 +1,242 @@
+/* options.c: parsing the servers' and clients' command lines with POSIX getopt(3). */
+#include "options.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "io.h"
+#include "line_reader.h"
+
+enum { OPTSTRING_MAX = 64 };
+
+static const char default_message[] = "Hello echo server!";
+
+/* Read a whole number in [min, max] from `text`; "12x", "", " 7", "+7" and "99999999999" are
+   refused. */
+static bool parse_number(const char *text, long min, long max, long *value)
+{
+    if (!isdigit((unsigned char)text[0]) && text[0] != '-')
+        return false;
+    char *end;
+    errno = 0;
+    long number = strtol(text, &end, 10);
+    if (errno != 0 || end == text || *end != '\0' || number < min || number > max)
+        return false;
+    *value = number;
+    return true;
+}
+
+static void print_server_usage(FILE *out, const struct stage_option *extra, size_t extra_count)
+{
+    fprintf(out, "usage: server [-a ADDRESS] [-p PORT] [-i SECONDS] [-q] [-h]");
+    for (size_t i = 0; i < extra_count; i++)
+        fprintf(out, " [-%c %s]", extra[i].letter, extra[i].value_name);
+    fprintf(out, "\n"
+                 "  -a ADDRESS   address to listen on (default 127.0.0.1; ::1 and :: for IPv6,\n"
+                 "               0.0.0.0 for every IPv4 interface)\n"
+                 "  -p PORT      port, 0 to 65535 (default 0: the kernel picks a free one)\n"
+                 "  -i SECONDS   close a connection that sends nothing for this long\n"
+                 "               (default 60; 0: wait forever; at most %d)\n"
+                 "  -q           quiet: no line per response\n"
+                 "  -h           show this help and exit\n",
+            IDLE_SECONDS_MAX);
+    for (size_t i = 0; i < extra_count; i++) {
+        char flag[32];
+        snprintf(flag, sizeof flag, "-%c %s", extra[i].letter, extra[i].value_name);
+        fprintf(out, "  %-12s %s (default %ld; %ld to %ld)\n", flag, extra[i].help,
+                *extra[i].value, extra[i].min, extra[i].max);
+    }
+}
+
+static const struct stage_option *find_stage_option(int letter, const struct stage_option *extra,
+                                                    size_t extra_count)
+{
+    for (size_t i = 0; i < extra_count; i++)
+        if (extra[i].letter == letter)
+            return &extra[i];
+    return NULL;
+}
+
+static void build_optstring(char *optstring, size_t size, const char *common,
+                            const struct stage_option *extra, size_t extra_count)
+{
+    /* A leading ':' makes getopt return ':' for a missing value, so we can say which. */
+    size_t used = (size_t)snprintf(optstring, size, ":%s", common);
+    for (size_t i = 0; i < extra_count && used + 2 < size; i++) {
+        optstring[used++] = extra[i].letter;
+        optstring[used++] = ':';
+    }
+    optstring[used] = '\0';
+}
+
+/* Complain about what getopt rejected: an unknown option, or one missing its value. */
+static void report_getopt_error(const char *program, int result)
+{
+    if (result == ':')
+        fprintf(stderr, "%s: option -%c needs a value\n", program, optopt);
+    else
+        fprintf(stderr, "%s: unknown option -%c\n", program, optopt);
+}
+
+static bool bad_value(const char *program, int letter, const char *text, long min, long max)
+{
+    fprintf(stderr, "%s: -%c takes a whole number from %ld to %ld, not '%s'\n", program, letter,
+            min, max, text);
+    return false;
+}
+
+static bool take_server_option(int letter, const char *value, struct server_options *options,
+                               const struct stage_option *extra, size_t extra_count)
+{
+    long number;
+    switch (letter) {
+    case 'a':
+        options->address = value;
+        return true;
+    case 'p':
+        if (!parse_number(value, 0, 65535, &number))
+            return bad_value("server", 'p', value, 0, 65535);
+        snprintf(options->port, sizeof options->port, "%ld", number);
+        return true;
+    case 'i':
+        if (!parse_number(value, 0, IDLE_SECONDS_MAX, &number))
+            return bad_value("server", 'i', value, 0, IDLE_SECONDS_MAX);
+        options->idle_ms = number == 0 ? WAIT_FOREVER : (int)number * 1000;
+        return true;
+    case 'q':
+        options->quiet = true;
+        return true;
+    default: {
+        const struct stage_option *option = find_stage_option(letter, extra, extra_count);
+        if (!parse_number(value, option->min, option->max, option->value))
+            return bad_value("server", letter, value, option->min, option->max);
+        return true;
+    }
+    }
+}
+
+enum parse_result parse_server_options(int argc, char *argv[], struct server_options *options,
+                                       const struct stage_option *extra, size_t extra_count)
+{
+    options->address = "127.0.0.1";
+    snprintf(options->port, sizeof options->port, "0");
+    options->idle_ms = 60 * 1000;
+    options->quiet = false;
+
+    char optstring[OPTSTRING_MAX];
+    build_optstring(optstring, sizeof optstring, "a:p:i:qh", extra, extra_count);
+    opterr = 0; /* we print our own messages, naming the program the same way every time */
+    int letter;
+    while ((letter = getopt(argc, argv, optstring)) != -1) {
+        if (letter == 'h') {
+            print_server_usage(stdout, extra, extra_count);
+            return OPTIONS_HELP;
+        }
+        if (letter == '?' || letter == ':') {
+            report_getopt_error("server", letter);
+            print_server_usage(stderr, extra, extra_count);
+            return OPTIONS_BAD;
+        }
+        if (!take_server_option(letter, optarg, options, extra, extra_count)) {
+            print_server_usage(stderr, extra, extra_count);
+            return OPTIONS_BAD;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "server: unexpected argument '%s'\n", argv[optind]);
+        print_server_usage(stderr, extra, extra_count);
+        return OPTIONS_BAD;
+    }
+    return OPTIONS_OK;
+}
+
+static void print_client_usage(FILE *out, const struct client_options *defaults, bool allow_jobs)
+{
+    fprintf(out,
+            "usage: client [-a ADDRESS] -p PORT [-c CLIENTS]%s [-h] [MESSAGE]\n"
+            "  -a ADDRESS   server address (default 127.0.0.1)\n"
+            "  -p PORT      server port, 1 to 65535 (required: the server prints it)\n"
+            "  -c CLIENTS   how many clients to run (default %ld)\n",
+            allow_jobs ? " [-j JOBS]" : "", defaults->clients);
+    if (allow_jobs)
+        fprintf(out, "  -j JOBS      how many clients run at once, each in a thread (default %ld)\n",
+                defaults->jobs);
+    fprintf(out,
+            "  -h           show this help and exit\n"
+            "  MESSAGE      the line each client sends (default \"%s\"; no newline,\n"
+            "               at most %d bytes are accepted by the server)\n",
+            default_message, LINE_LIMIT);
+}
+
+static bool take_client_option(int letter, const char *value, struct client_options *options)
+{
+    long number;
+    switch (letter) {
+    case 'a':
+        options->address = value;
+        return true;
+    case 'p':
+        if (!parse_number(value, 1, 65535, &number))
+            return bad_value("client", 'p', value, 1, 65535);
+        snprintf(options->port, sizeof options->port, "%ld", number);
+        return true;
+    case 'c':
+        if (!parse_number(value, 1, 1000000, &options->clients))
+            return bad_value("client", 'c', value, 1, 1000000);
+        return true;
+    default: /* 'j' */
+        if (!parse_number(value, 1, 1000, &options->jobs))
+            return bad_value("client", 'j', value, 1, 1000);
+        return true;
+    }
+}
+
+static enum parse_result client_usage_error(const struct client_options *defaults, bool allow_jobs)
+{
+    print_client_usage(stderr, defaults, allow_jobs);
+    return OPTIONS_BAD;
+}
+
+enum parse_result parse_client_options(int argc, char *argv[], struct client_options *options,
+                                       bool allow_jobs)
+{
+    const struct client_options defaults = *options;
+    options->address = "127.0.0.1";
+    options->port[0] = '\0';
+    options->message = default_message;
+
+    opterr = 0;
+    int letter;
+    while ((letter = getopt(argc, argv, allow_jobs ? ":a:p:c:j:h" : ":a:p:c:h")) != -1) {
+        if (letter == 'h') {
+            print_client_usage(stdout, &defaults, allow_jobs);
+            return OPTIONS_HELP;
+        }
+        if (letter == '?' || letter == ':') {
+            report_getopt_error("client", letter);
+            return client_usage_error(&defaults, allow_jobs);
+        }
+        if (!take_client_option(letter, optarg, options))
+            return client_usage_error(&defaults, allow_jobs);
+    }
+    if (options->port[0] == '\0') {
+        fprintf(stderr, "client: -p PORT is required (the server prints its port when it starts)\n");
+        return client_usage_error(&defaults, allow_jobs);
+    }
+    if (argc - optind > 1) {
+        fprintf(stderr, "client: one MESSAGE at most; quote it if it has spaces\n");
+        return client_usage_error(&defaults, allow_jobs);
+    }
+    if (optind < argc)
+        options->message = argv[optind];
+    if (strchr(options->message, '\n') != NULL) {
+        fprintf(stderr, "client: MESSAGE must not contain a newline: it would be two lines\n");
+        return client_usage_error(&defaults, allow_jobs);
+    }
+    return OPTIONS_OK;
+}

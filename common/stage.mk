@@ -1,0 +1,45 @@
+# common/stage.mk: how every stage is built, tested and run. A stage's Makefile names the stage
+# and includes this file, so the four stages build the same way.
+
+ifeq ($(OS),Windows_NT)
+$(error These servers need fork() and POSIX sockets, which Windows lacks (the blog post hit the same wall: "module has no attribute fork"). Use WSL, Linux or macOS)
+endif
+
+COMMON := ../common
+TESTS  := ../tests
+
+CC     ?= cc
+# Optimised, with debug symbols. No -DNDEBUG: the asserts stay on in every build.
+CFLAGS ?= -O2 -g
+# What the contract demands of every build; a CFLAGS given on the command line (a sanitizer,
+# say) is added to these, never replaces them.
+WARNINGS   := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla
+STD_FLAGS  := -std=c11 -D_POSIX_C_SOURCE=200809L
+ALL_CFLAGS := $(STD_FLAGS) $(WARNINGS) $(CFLAGS) -I$(COMMON) -pthread
+LDLIBS     += -pthread
+
+# The helpers each program needs, named so a reader can find them.
+BOTH_SRC   := $(addprefix $(COMMON)/,report.c net.c line_reader.c io.c signals.c options.c)
+SERVER_SRC := server.c $(BOTH_SRC) $(COMMON)/echo.c
+CLIENT_SRC := client.c $(BOTH_SRC) $(COMMON)/echo_client.c
+HEADERS    := $(wildcard $(COMMON)/*.h)
+
+.PHONY: all test run trace clean
+all: server client
+
+server: $(SERVER_SRC) $(HEADERS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(SERVER_SRC) $(LDLIBS)
+
+client: $(CLIENT_SRC) $(HEADERS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(CLIENT_SRC) $(LDLIBS)
+
+# This stage's bats suite.
+test: all
+	$(TESTS)/run-bats $(TESTS)/$(STAGE).bats
+
+# The blog post's demonstration: a server on a free port, the default clients, then a stop.
+run: all
+	$(COMMON)/run-demo.sh $(STAGE)
+
+clean:
+	rm -f server client

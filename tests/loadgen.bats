@@ -1,0 +1,224 @@
+#!/usr/bin/env bats
+# loadgen.bats: the benchmark's load generator counts what it sends and refuses wrong replies.
+#
+# Its fake server (tests/bench/fake_server.c) answers correctly or misbehaves on demand; a
+# real stage server, where one is built, checks the counts against the real thing.
+
+bats_require_minimum_version 1.5.0
+
+ROOT="$(cd "$BATS_TEST_DIRNAME/.." && pwd)"
+BENCH="$ROOT/tests/bench"
+
+setup_file() {
+    make -s -C "$BENCH" all >&2
+}
+
+# Start a server (the command given) and set SERVER_PID and PORT from its banner.
+start_server() {
+    mkfifo "$BATS_TEST_TMPDIR/out"
+    "$@" >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/server.err" 3>&- &
+    SERVER_PID=$!
+    exec 4<"$BATS_TEST_TMPDIR/out"
+    local banner=
+    IFS= read -r -t 5 -u 4 banner || { echo "no banner from $1" >&2; return 1; }
+    [[ $banner =~ :([0-9]+)\ \(PID\ ([0-9]+)\)$ ]] || { echo "bad banner: $banner" >&2; return 1; }
+    PORT=${BASH_REMATCH[1]}
+}
+
+start_fake() {
+    start_server "$BENCH/fake_server" "$@"
+}
+
+teardown() {
+    if [ -n "${SERVER_PID:-}" ]; then
+        kill -TERM "$SERVER_PID" 2>/dev/null || true
+        wait "$SERVER_PID" 2>/dev/null || true
+        exec 4<&-
+    fi
+}
+
+# The value of NAME in loadgen's result line ($output).
+value() {
+    local word
+    for word in $output; do
+        [ "${word%%=*}" = "$1" ] && { echo "${word#*=}"; return 0; }
+    done
+    return 1
+}
+
+@test "loadgen counts every connection and every line: 4 clients x 25 connections x 10 lines" {
+    start_fake
+    run "$BENCH/loadgen" -p "$PORT" -c 4 -n 25 -l 10 -s 100
+    [ "$status" -eq 0 ]
+    [ "$(value connections)" -eq 100 ]
+    [ "$(value lines)" -eq 1000 ]
+    [ -n "$(value p99_us)" ]
+}
+
+@test "loadgen with a duration reports lines = connections x lines per connection" {
+    start_fake
+    run "$BENCH/loadgen" -p "$PORT" -c 2 -d 0.3 -l 3
+    [ "$status" -eq 0 ]
+    [ "$(value connections)" -gt 0 ]
+    [ "$(value lines)" -eq $(($(value connections) * 3)) ]
+}
+
+@test "loadgen sends lines of every size up to the protocol's 1024 bytes" {
+    start_fake
+    for size in 1 1023 1024; do
+        run "$BENCH/loadgen" -p "$PORT" -n 3 -l 2 -s "$size"
+        [ "$status" -eq 0 ]
+        [ "$(value lines)" -eq 6 ]
+    done
+}
+
+@test "a reply with a changed byte is an error, and no numbers are reported" {
+    start_fake -b wrong
+    run --separate-stderr "$BENCH/loadgen" -p "$PORT" -c 2 -n 5
+    [ "$status" -eq 1 ]
+    [ -z "$output" ]
+    [[ $stderr == *"wrong reply: sent \"client "* ]]
+    [[ $stderr == *"no results reported"* ]]
+}
+
+@test "a wrong reply after many good ones still fails the whole run" {
+    start_fake -g 500 -b wrong
+    run --separate-stderr "$BENCH/loadgen" -p "$PORT" -c 4 -n 100 -l 2
+    [ "$status" -eq 1 ]
+    [ -z "$output" ]
+    [[ $stderr == *"wrong reply"* ]]
+}
+
+@test "a reply with an empty tag is an error" {
+    start_fake -b notag
+    run "$BENCH/loadgen" -p "$PORT"
+    [ "$status" -eq 1 ]
+    [[ $output == *"wrong reply"*'got ": client 1 connection 1 line 1'* ]]
+}
+
+@test "two replies to one line are an error" {
+    start_fake -b twice
+    run "$BENCH/loadgen" -p "$PORT" -n 3 -l 3
+    [ "$status" -eq 1 ]
+    [[ $output == *"more than one reply"* || $output == *"wrong reply"* || $output == *"bytes after the last reply"* ]]
+}
+
+@test "a connection closed without a reply is an error" {
+    start_fake -b drop
+    run "$BENCH/loadgen" -p "$PORT"
+    [ "$status" -eq 1 ]
+    [[ $output == *"closed the connection before replying"* ]]
+}
+
+@test "a missing reply is an error after the timeout" {
+    start_fake -b silent
+    run "$BENCH/loadgen" -p "$PORT" -T 0.3
+    [ "$status" -eq 1 ]
+    [[ $output == *"no reply within 0.3 s"* ]]
+}
+
+@test "nothing listening: a clear error" {
+    start_fake
+    kill -TERM "$SERVER_PID" && wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=
+    exec 4<&-
+    run "$BENCH/loadgen" -p "$PORT"
+    [ "$status" -eq 1 ]
+    [[ $output == *"cannot connect to 127.0.0.1:$PORT"* ]]
+}
+
+@test "bad usage exits 2 with the usage" {
+    run "$BENCH/loadgen" -c 2
+    [ "$status" -eq 2 ]
+    [[ $output == *"-p PORT is required"* ]]
+    run "$BENCH/loadgen" -p 1 -s 1025
+    [ "$status" -eq 2 ]
+    run "$BENCH/loadgen" -p 1 -n 5 -d 1
+    [ "$status" -eq 2 ]
+}
+
+@test "hold mode: an iterative server answers one of the held connections" {
+    start_fake
+    run "$BENCH/loadgen" -p "$PORT" -H 5 -T 0.3 </dev/null
+    [ "$status" -eq 0 ]
+    [ "$output" = "held=5 connected=5 served=1" ]
+}
+
+@test "the reference server answers every line, and an over-long one with the error line" {
+    start_server "$BENCH/ref_server" -t 16
+    run "$BENCH/loadgen" -p "$PORT" -c 4 -n 20 -l 5 -s 1024
+    [ "$status" -eq 0 ]
+    [ "$(value lines)" -eq 400 ]
+    run "$BENCH/loadgen" -p "$PORT" -H 10 -T 2 </dev/null
+    [ "$output" = "held=10 connected=10 served=10" ]
+    exec 5<>"/dev/tcp/127.0.0.1/$PORT"
+    printf '%01025d\n' 0 >&5
+    IFS= read -r -t 5 reply <&5
+    exec 5<&-
+    [ "$reply" = "error: line too long (limit 1024 bytes)" ]
+}
+
+@test "long connections: -l 0 sends lines until the deadline, one connection per client" {
+    start_server "$BENCH/ref_server" -t 4
+    run "$BENCH/loadgen" -p "$PORT" -c 3 -d 0.3 -l 0
+    [ "$status" -eq 0 ]
+    [ "$(value connections)" -eq 3 ]
+    [ "$(value lines)" -gt 3 ]
+    run "$BENCH/loadgen" -p "$PORT" -l 0
+    [ "$status" -eq 2 ]
+}
+
+# The counts against each real stage server that is built (the servers are built by `make`).
+check_stage() {
+    local stage=$1
+    shift
+    [ -x "$ROOT/$stage/server" ] || skip "$stage/server is not built"
+    start_server "$ROOT/$stage/server" -q "$@"
+    run "$BENCH/loadgen" -p "$PORT" -c 3 -n 7 -l 5 -s 200
+    [ "$status" -eq 0 ]
+    [ "$(value connections)" -eq 21 ]
+    [ "$(value lines)" -eq 105 ]
+}
+
+@test "loadgen against 01-blocking: 3 clients x 7 connections x 5 lines = 105 replies" {
+    check_stage 01-blocking
+}
+
+@test "loadgen against 02-forking: 3 clients x 7 connections x 5 lines = 105 replies" {
+    check_stage 02-forking
+}
+
+@test "loadgen against 03-threading: 3 clients x 7 connections x 5 lines = 105 replies" {
+    check_stage 03-threading
+}
+
+@test "loadgen against 04-combined: 3 clients x 7 connections x 5 lines = 105 replies" {
+    check_stage 04-combined
+}
+
+@test "the Python servers speak the same protocol (skipped without python3)" {
+    command -v python3 >/dev/null || skip "python3 not found"
+    local model
+    for model in iterative forking threading; do
+        start_server python3 "$BENCH/python_servers.py" "$model" -q
+        run "$BENCH/loadgen" -p "$PORT" -c 2 -n 3 -l 4 -s 1024
+        [ "$status" -eq 0 ]
+        [ "$(value lines)" -eq 24 ]
+        teardown
+        SERVER_PID=
+        rm -f "$BATS_TEST_TMPDIR/out"
+    done
+}
+
+@test "chart.sh draws an SVG from a results table, with a reason for a row not measured" {
+    local tsv="$BATS_TEST_TMPDIR/bench.tsv"
+    printf 'key\tserver\tstatus\tc1\tc1p50\tc1p99\tc8\tc8p50\tc8p99\tlines\tcpu\trss0\trss1\tserved\tkib\tnote\tpss\n' >"$tsv"
+    printf 'reference\tref <&>\tok\t100\t1\t2\t200\t3\t4\t5000\t0.5\t10\t20\t200\t1\t\t1\n' >>"$tsv"
+    printf '02-forking\t02-forking\tskipped\t\t\t\t\t\t\t\t\t\t\t\t\tnot built\t\n' >>"$tsv"
+    run sh "$BENCH/chart.sh" "$tsv"
+    [ "$status" -eq 0 ]
+    [[ ${lines[0]} == "<svg "* ]]
+    [ "${lines[${#lines[@]} - 1]}" = "</svg>" ]
+    [[ $output == *"ref &lt;&amp;&gt;"* ]]
+    [[ $output == *"not built"* ]]
+}
