@@ -18,7 +18,10 @@ static void serve_clients(int listen_fd, const struct server_options *options)
     char tag[TAG_MAX];
     snprintf(tag, sizeof tag, "%ld", (long)getpid());
     for (;;) {
-        if (wait_for(listen_fd, POLLIN, WAIT_FOREVER) != WAIT_READY)
+        enum wait_result waited = wait_for(listen_fd, POLLIN, WAIT_FOREVER);
+        if (waited == WAIT_FAILED)
+            report_error(errno, "server: poll");
+        if (waited != WAIT_READY)
             break; /* a stop was requested */
         int client_fd = accept_or_back_off(listen_fd);
         if (client_fd < 0)

@@ -8,11 +8,10 @@
 
 #include "signals.h"
 
-static long long now_ms(void)
+long long monotonic_ms(void)
 {
     struct timespec now;
-    /* The monotonic clock never jumps when someone sets the date. It cannot fail with these
-       arguments on a POSIX system that has it, which every supported system does. */
+    /* Cannot fail with these arguments on the systems we support, which all have the clock. */
     clock_gettime(CLOCK_MONOTONIC, &now);
     return (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
 }
@@ -21,13 +20,13 @@ static int time_left(long long deadline, int timeout_ms)
 {
     if (timeout_ms == WAIT_FOREVER)
         return WAIT_FOREVER;
-    long long left = deadline - now_ms();
+    long long left = deadline - monotonic_ms();
     return left > 0 ? (int)left : 0;
 }
 
 static int poll_retrying(struct pollfd *fds, nfds_t count, int timeout_ms)
 {
-    long long deadline = now_ms() + timeout_ms;
+    long long deadline = monotonic_ms() + timeout_ms;
     for (;;) {
         int ready = poll(fds, count, time_left(deadline, timeout_ms));
         if (ready >= 0 || errno != EINTR)
@@ -64,6 +63,15 @@ enum wait_result wait_for_either(int fd, int other_fd, int *ready_fd)
         return WAIT_STOP;
     *ready_fd = fds[1].revents != 0 ? other_fd : fd;
     return WAIT_READY;
+}
+
+enum wait_result wait_readable(int fd, int timeout_ms)
+{
+    struct pollfd pfd = {.fd = fd, .events = POLLIN};
+    int ready = poll_retrying(&pfd, 1, timeout_ms);
+    if (ready < 0)
+        return WAIT_FAILED;
+    return ready == 0 ? WAIT_TIMEOUT : WAIT_READY;
 }
 
 int write_all(int fd, const void *data, size_t length, int timeout_ms)

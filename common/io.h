@@ -28,6 +28,13 @@ enum wait_result wait_for(int fd, short events, int timeout_ms);
    readable (`other_fd` first when both are). */
 enum wait_result wait_for_either(int fd, int other_fd, int *ready_fd);
 
+/* Wait until `fd` is readable or `timeout_ms` pass, whether or not a stop was requested: for
+   the waits of a server that is already stopping. */
+enum wait_result wait_readable(int fd, int timeout_ms);
+
+/* Milliseconds on the monotonic clock, which never jumps when someone sets the date. */
+long long monotonic_ms(void);
+
 /* Write all `length` bytes of `data` to the non-blocking `fd`, however many write(2) calls that
    takes. Between pieces it waits at most `timeout_ms` for the peer to make room. Returns 0, or
    -1 with errno set: ETIMEDOUT if the peer took nothing for that long, ECANCELED if a stop was
