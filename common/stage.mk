@@ -19,7 +19,7 @@ ALL_CFLAGS := $(STD_FLAGS) $(WARNINGS) $(CFLAGS) -I$(COMMON) -pthread
 LDLIBS     += -pthread
 
 # The helpers each program needs, named so a reader can find them.
-BOTH_SRC   := $(addprefix $(COMMON)/,report.c net.c line_reader.c io.c signals.c options.c)
+BOTH_SRC   := $(addprefix $(COMMON)/,report.c net.c line_reader.c io.c signals.c options.c locks.c)
 SERVER_SRC := server.c $(BOTH_SRC) $(COMMON)/echo.c $(COMMON)/children.c
 CLIENT_SRC := client.c $(BOTH_SRC) $(COMMON)/echo_client.c
 HEADERS    := $(wildcard $(COMMON)/*.h)

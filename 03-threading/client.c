@@ -1,0 +1,28 @@
+/* 03-threading client: the blog post's threading client. Runs three clients one after another by
+   default, as the post does; against this server each is answered by a new Thread-N of one PID. */
+#include <errno.h>
+#include <stdio.h>
+
+#include "echo_client.h"
+#include "options.h"
+#include "report.h"
+#include "signals.h"
+
+int main(int argc, char *argv[])
+{
+    struct client_options options = {.clients = 3, .jobs = 1};
+    switch (parse_client_options(argc, argv, &options, false)) {
+    case OPTIONS_OK:
+        break;
+    case OPTIONS_HELP:
+        return 0;
+    case OPTIONS_BAD:
+        return EXIT_USAGE;
+    }
+    setvbuf(stdout, NULL, _IOLBF, BUFSIZ);
+    if (ignore_sigpipe() < 0) {
+        report_error(errno, "client: cannot ignore SIGPIPE");
+        return 1;
+    }
+    return run_clients_in_turn(&options);
+}
