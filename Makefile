@@ -7,13 +7,32 @@ endif
 # The stages, in reading order. A stage folder without a server.c yet is skipped.
 STAGES := $(patsubst %/server.c,%,$(wildcard 0*/server.c))
 
-.PHONY: all test run clean help format
+.PHONY: all test run bench check fuzz exercise clean help format
 all:
 	@for stage in $(STAGES); do $(MAKE) -C $$stage all || exit 1; done
 
-## test: build, then run every bats suite in tests/
+# test: build, then run every bats suite in tests/ (the exercise checks in tests/exercises/
+# are not among them: they fail until a student solves them).
 test: all
+	$(MAKE) -C tests/bench all
 	tests/run-bats tests/
+
+# bench: what each model costs, measured side by side (tests/bench/).
+bench: all
+	$(MAKE) -C tests/bench bench
+
+# check: sanitizers, valgrind, the line reader's fuzzer, static analysis (tests/check/).
+check: all
+	tests/check/check.sh
+
+# fuzz: the line reader's fuzzer for FUZZ_SECONDS (default 60).
+fuzz:
+	tests/check/fuzz.sh $(or $(FUZZ_SECONDS),60)
+
+# exercise: the check for one exercise of docs/NN-*.md, e.g. make exercise STAGE=02 EX=1
+exercise: all
+	@test -n "$(STAGE)" -a -n "$(EX)" || { echo "usage: make exercise STAGE=NN EX=K (see docs/)"; exit 2; }
+	tests/run-bats tests/exercises/$(STAGE)-$(EX).bats
 
 ## run: replay the blog post's demonstration for every stage in turn
 run: all
@@ -25,11 +44,15 @@ format:
 
 clean:
 	@for stage in $(STAGES); do $(MAKE) -C $$stage clean; done
+	$(MAKE) -C tests/bench clean
 
 help:
 	@echo "make          build every stage: NN-name/server and NN-name/client"
 	@echo "make run      replay the blog post's demonstration for every stage"
 	@echo "make test     build, then run every bats suite (needs bats-core, or npx)"
+	@echo "make bench    measure what each model costs (a table, a Markdown file, an SVG chart)"
+	@echo "make check    sanitizers, valgrind, fuzzing and static analysis"
+	@echo "make exercise STAGE=NN EX=K   check your solution to an exercise of docs/NN-*.md"
 	@echo "make format   reformat the C sources (needs clang-format)"
 	@echo "make clean    remove what make built"
 	@echo "In a stage folder: make, make run, make test for that stage alone."

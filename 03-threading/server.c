@@ -149,8 +149,8 @@ int main(int argc, char *argv[])
         report_error(errno, "server: cannot install signal handlers");
         return 1;
     }
-    struct handlers handlers = {
-        PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, .live = 0, .max = max_threads};
+    struct handlers handlers = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, .live = 0,
+                                .max = max_threads};
     int listen_fd = open_listener(&options);
     if (listen_fd < 0)
         return 1;

@@ -118,8 +118,7 @@ static void start_worker(struct supervisor *supervisor)
     if (pid == 0)
         run_worker(supervisor->listen_fd, supervisor->thread_count, supervisor->options);
     add_child(&supervisor->workers, pid);
-    printf("Server started worker PID %ld with %ld threads\n", (long)pid,
-           supervisor->thread_count);
+    printf("Server started worker PID %ld with %ld threads\n", (long)pid, supervisor->thread_count);
 }
 
 /* Called for each worker reaped while serving: say how it ended, and replace it. */

@@ -78,8 +78,7 @@ void stop_children(struct children *children, int grace_ms)
     }
     if (children->count == 0)
         return;
-    report("server: %ld child(ren) still busy after %d ms; ending them", children->count,
-           grace_ms);
+    report("server: %ld child(ren) still busy after %d ms; ending them", children->count, grace_ms);
     for (long i = 0; i < children->count; i++)
         if (kill(children->pids[i], SIGKILL) < 0 && errno != ESRCH)
             report_error(errno, "server: kill %ld", (long)children->pids[i]);

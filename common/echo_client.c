@@ -86,8 +86,7 @@ static bool reply_matches(const char *reply, size_t length, const char *message,
     return true;
 }
 
-static int exchange(int fd, const struct client_options *options, FILE *out,
-                    struct client_run *run)
+static int exchange(int fd, const struct client_options *options, FILE *out, struct client_run *run)
 {
     if (send_message(fd, options, out, run) < 0)
         return -1;

@@ -36,20 +36,21 @@ static void print_server_usage(FILE *out, const struct stage_option *extra, size
     fprintf(out, "usage: server [-a ADDRESS] [-p PORT] [-i SECONDS] [-q] [-h]");
     for (size_t i = 0; i < extra_count; i++)
         fprintf(out, " [-%c %s]", extra[i].letter, extra[i].value_name);
-    fprintf(out, "\n"
-                 "  -a ADDRESS   address to listen on (default 127.0.0.1; ::1 and :: for IPv6,\n"
-                 "               0.0.0.0 for every IPv4 interface)\n"
-                 "  -p PORT      port, 0 to 65535 (default 0: the kernel picks a free one)\n"
-                 "  -i SECONDS   close a connection that sends nothing for this long\n"
-                 "               (default 60; 0: wait forever; at most %d)\n"
-                 "  -q           quiet: no line per response\n"
-                 "  -h           show this help and exit\n",
+    fprintf(out,
+            "\n"
+            "  -a ADDRESS   address to listen on (default 127.0.0.1; ::1 and :: for IPv6,\n"
+            "               0.0.0.0 for every IPv4 interface)\n"
+            "  -p PORT      port, 0 to 65535 (default 0: the kernel picks a free one)\n"
+            "  -i SECONDS   close a connection that sends nothing for this long\n"
+            "               (default 60; 0: wait forever; at most %d)\n"
+            "  -q           quiet: no line per response\n"
+            "  -h           show this help and exit\n",
             IDLE_SECONDS_MAX);
     for (size_t i = 0; i < extra_count; i++) {
         char flag[32];
         snprintf(flag, sizeof flag, "-%c %s", extra[i].letter, extra[i].value_name);
-        fprintf(out, "  %-12s %s (default %ld; %ld to %ld)\n", flag, extra[i].help,
-                *extra[i].value, extra[i].min, extra[i].max);
+        fprintf(out, "  %-12s %s (default %ld; %ld to %ld)\n", flag, extra[i].help, *extra[i].value,
+                extra[i].min, extra[i].max);
     }
 }
 
@@ -164,7 +165,8 @@ static void print_client_usage(FILE *out, const struct client_options *defaults,
             "  -c CLIENTS   how many clients to run (default %ld)\n",
             allow_jobs ? " [-j JOBS]" : "", defaults->clients);
     if (allow_jobs)
-        fprintf(out, "  -j JOBS      how many clients run at once, each in a thread (default %ld)\n",
+        fprintf(out,
+                "  -j JOBS      how many clients run at once, each in a thread (default %ld)\n",
                 defaults->jobs);
     fprintf(out,
             "  -h           show this help and exit\n"
@@ -225,7 +227,8 @@ enum parse_result parse_client_options(int argc, char *argv[], struct client_opt
             return client_usage_error(&defaults, allow_jobs);
     }
     if (options->port[0] == '\0') {
-        fprintf(stderr, "client: -p PORT is required (the server prints its port when it starts)\n");
+        fprintf(stderr,
+                "client: -p PORT is required (the server prints its port when it starts)\n");
         return client_usage_error(&defaults, allow_jobs);
     }
     if (argc - optind > 1) {

@@ -6,7 +6,8 @@
 
 /* Lets the compiler check the format string of report() like printf's. */
 #if defined(__GNUC__) || defined(__clang__)
-#define PRINTF_LIKE(format_index, first_arg) __attribute__((format(printf, format_index, first_arg)))
+#define PRINTF_LIKE(format_index, first_arg)                                                       \
+    __attribute__((format(printf, format_index, first_arg)))
 #else
 #define PRINTF_LIKE(format_index, first_arg)
 #endif

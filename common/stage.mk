@@ -41,5 +41,9 @@ test: all
 run: all
 	$(COMMON)/run-demo.sh $(STAGE)
 
+# The system calls of one client's connection, as strace -f records them (Linux only).
+trace: all
+	$(COMMON)/trace.sh $(STAGE)
+
 clean:
 	rm -f server client
