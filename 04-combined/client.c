@@ -66,7 +66,9 @@ static void run_client_whole(struct jobs *jobs)
     int status = -1;
     FILE *out = open_memstream(&lines, &size);
     if (out == NULL) {
-        snprintf(run.why, sizeof run.why, "open_memstream: %s", strerror(errno));
+        char reason[REASON_TEXT_MAX];
+        snprintf(run.why, sizeof run.why, "open_memstream: %s",
+                 error_text(errno, reason, sizeof reason));
     } else {
         status = run_one_client(jobs->options, out, &run);
         if (fclose(out) != 0)

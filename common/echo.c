@@ -31,8 +31,16 @@ struct connection {
     const char *tag;
     const struct server_options *options;
     struct line_reader reader;
-    char peer[ADDRESS_TEXT_MAX]; /* for messages on stderr */
+    char peer[ADDRESS_TEXT_MAX]; /* for messages on stderr; filled in by peer_name() */
 };
+
+/* The client's address, looked up the first time a message needs it. */
+static const char *peer_name(struct connection *conn)
+{
+    if (conn->peer[0] == '\0' && peer_address(conn->fd, conn->peer, sizeof conn->peer) < 0)
+        snprintf(conn->peer, sizeof conn->peer, "(unknown)");
+    return conn->peer;
+}
 
 int open_listener(const struct server_options *options)
 {
@@ -101,7 +109,7 @@ static bool send_reply(struct connection *conn, const char *line, size_t length)
     if (!conn->options->quiet)
         log_response(conn->tag, line, length);
     if (write_all(conn->fd, reply, tag_length + 2 + length + 1, conn->options->idle_ms) < 0) {
-        report_error(errno, "server: client %s: cannot send reply", conn->peer);
+        report_error(errno, "server: client %s: cannot send reply", peer_name(conn));
         return false;
     }
     return true;
@@ -128,7 +136,7 @@ static void linger_before_close(int fd)
 
 static void reject_long_line(struct connection *conn)
 {
-    report("server: client %s: line longer than %d bytes; closing the connection", conn->peer,
+    report("server: client %s: line longer than %d bytes; closing the connection", peer_name(conn),
            LINE_LIMIT);
     if (write_all(conn->fd, too_long_reply, sizeof too_long_reply - 1, conn->options->idle_ms) == 0)
         linger_before_close(conn->fd);
@@ -195,13 +203,11 @@ static void answer_what_arrived(struct connection *conn)
 
 void serve_connection(int client_fd, const char *tag, const struct server_options *options)
 {
-    struct connection conn = {.fd = client_fd, .tag = tag, .options = options};
+    struct connection conn = {.fd = client_fd, .tag = tag, .options = options, .peer = ""};
     line_reader_init(&conn.reader, LINE_LIMIT);
-    if (peer_address(client_fd, conn.peer, sizeof conn.peer) < 0)
-        snprintf(conn.peer, sizeof conn.peer, "(unknown)");
     /* Non-blocking, so that no read or write can hang past the idle timeout or a stop. */
     if (set_nonblocking(client_fd) < 0) {
-        report_error(errno, "server: client %s", conn.peer);
+        report_error(errno, "server: client %s", peer_name(&conn));
         return;
     }
     for (;;) {
@@ -212,7 +218,7 @@ void serve_connection(int client_fd, const char *tag, const struct server_option
             answer_what_arrived(&conn);
             return;
         case WAIT_TIMEOUT:
-            report("server: client %s: idle for %d s; closing the connection", conn.peer,
+            report("server: client %s: idle for %d s; closing the connection", peer_name(&conn),
                    options->idle_ms / 1000);
             return;
         case WAIT_FAILED:
@@ -227,7 +233,7 @@ void serve_connection(int client_fd, const char *tag, const struct server_option
         if (n < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK)
                 continue; /* woken for nothing; wait again */
-            report_error(errno, "server: client %s: read", conn.peer);
+            report_error(errno, "server: client %s: read", peer_name(&conn));
             return; /* ECONNRESET: the client vanished; its half line goes with it */
         }
         if (!answer_complete_lines(&conn))
