@@ -88,16 +88,16 @@ int main(int argc, char *argv[])
         report_error(errno, "server: cannot install signal handlers");
         return 1;
     }
-    struct children children;
-    if (children_init(&children, max_children) < 0) {
-        report_error(errno, "server: cannot make room for %ld children", max_children);
-        return 1;
-    }
     int listen_fd = open_listener(&options);
     if (listen_fd < 0)
         return 1;
     if (print_banner(listen_fd) < 0) {
         report_error(errno, "server: cannot name the listening socket");
+        return 1;
+    }
+    struct children children;
+    if (children_init(&children, max_children) < 0) {
+        report_error(errno, "server: cannot make room for %ld children", max_children);
         return 1;
     }
 

@@ -7,7 +7,6 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "echo.h"
 #include "io.h"
@@ -37,7 +36,7 @@ static void handler_ended(struct handlers *handlers)
 {
     lock(&handlers->mutex);
     handlers->live--;
-    pthread_cond_signal(&handlers->one_ended);
+    wake_one(&handlers->one_ended);
     unlock(&handlers->mutex);
 }
 
@@ -88,7 +87,7 @@ static void wait_for_free_slot(struct handlers *handlers)
 {
     lock(&handlers->mutex);
     while (handlers->live >= handlers->max)
-        pthread_cond_wait(&handlers->one_ended, &handlers->mutex);
+        wait_on(&handlers->one_ended, &handlers->mutex);
     unlock(&handlers->mutex);
 }
 
@@ -115,12 +114,10 @@ static void serve_clients(int listen_fd, struct handlers *handlers,
    they have. Those still busy after it end with the process. */
 static void wait_for_handlers(struct handlers *handlers, int grace_ms)
 {
-    struct timespec deadline;
-    clock_gettime(CLOCK_REALTIME, &deadline); /* pthread_cond_timedwait's clock */
-    deadline.tv_sec += grace_ms / 1000;
+    struct timespec deadline = deadline_after(grace_ms);
     lock(&handlers->mutex);
     while (handlers->live > 0)
-        if (pthread_cond_timedwait(&handlers->one_ended, &handlers->mutex, &deadline) == ETIMEDOUT)
+        if (!wait_on_until(&handlers->one_ended, &handlers->mutex, &deadline))
             break;
     long still_busy = handlers->live;
     unlock(&handlers->mutex);

@@ -71,8 +71,12 @@ static void run_client_whole(struct jobs *jobs)
                  error_text(errno, reason, sizeof reason));
     } else {
         status = run_one_client(jobs->options, out, &run);
-        if (fclose(out) != 0)
+        if (fclose(out) != 0 && status == 0) {
+            char reason[REASON_TEXT_MAX];
+            snprintf(run.why, sizeof run.why, "cannot keep a client's output: %s",
+                     error_text(errno, reason, sizeof reason));
             status = -1;
+        }
     }
     flockfile(stdout); /* the whole block, then the next thread's */
     if (lines != NULL)
@@ -118,26 +122,35 @@ static int run_clients_at_once(const struct client_options *options)
     pthread_t *threads = calloc((size_t)options->jobs, sizeof *threads);
     if (jobs == NULL || threads == NULL) {
         report_error(errno, "client: out of memory");
+        free(threads);
+        free(jobs);
         return 1;
     }
     jobs->options = options;
-    pthread_mutex_init(&jobs->mutex, NULL);
+    int error = pthread_mutex_init(&jobs->mutex, NULL);
+    if (error != 0) {
+        report_error(error, "client: pthread_mutex_init");
+        free(threads);
+        free(jobs);
+        return 1;
+    }
     long started = 0;
     for (long i = 0; i < options->jobs; i++) {
-        int error = pthread_create(&threads[started], NULL, job_main, jobs);
+        error = pthread_create(&threads[started], NULL, job_main, jobs);
         if (error != 0)
             report_error(error, "client: pthread_create"); /* the others share the work */
         else
             started++;
     }
     for (long i = 0; i < started; i++) {
-        int error = pthread_join(threads[i], NULL);
+        error = pthread_join(threads[i], NULL);
         if (error != 0)
             report_error(error, "client: pthread_join");
     }
     bool ok = started > 0 && jobs->failures == 0 && jobs->next_client == options->clients;
     if (ok)
         print_summary(jobs);
+    pthread_mutex_destroy(&jobs->mutex);
     free(threads);
     free(jobs);
     return ok ? 0 : 1;

@@ -171,15 +171,15 @@ int main(int argc, char *argv[])
         return 1;
     }
     struct supervisor supervisor = {.thread_count = thread_count, .options = &options};
-    if (children_init(&supervisor.workers, worker_count) < 0) {
-        report_error(errno, "server: cannot make room for %ld workers", worker_count);
-        return 1;
-    }
     supervisor.listen_fd = open_listener(&options);
     if (supervisor.listen_fd < 0)
         return 1;
     if (print_banner(supervisor.listen_fd) < 0) {
         report_error(errno, "server: cannot name the listening socket");
+        return 1;
+    }
+    if (children_init(&supervisor.workers, worker_count) < 0) {
+        report_error(errno, "server: cannot make room for %ld workers", worker_count);
         return 1;
     }
     /* Every fork happens here, in a process that has never started a thread. */

@@ -109,7 +109,8 @@ static bool send_reply(struct connection *conn, const char *line, size_t length)
     if (!conn->options->quiet)
         log_response(conn->tag, line, length);
     if (write_all(conn->fd, reply, tag_length + 2 + length + 1, conn->options->idle_ms) < 0) {
-        report_error(errno, "server: client %s: cannot send reply", peer_name(conn));
+        int error = errno; /* saved: peer_name() may make a system call of its own */
+        report_error(error, "server: client %s: cannot send reply", peer_name(conn));
         return false;
     }
     return true;
@@ -207,7 +208,8 @@ void serve_connection(int client_fd, const char *tag, const struct server_option
     line_reader_init(&conn.reader, LINE_LIMIT);
     /* Non-blocking, so that no read or write can hang past the idle timeout or a stop. */
     if (set_nonblocking(client_fd) < 0) {
-        report_error(errno, "server: client %s", peer_name(&conn));
+        int error = errno; /* saved: peer_name() may make a system call of its own */
+        report_error(error, "server: client %s", peer_name(&conn));
         return;
     }
     for (;;) {
@@ -233,7 +235,8 @@ void serve_connection(int client_fd, const char *tag, const struct server_option
         if (n < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK)
                 continue; /* woken for nothing; wait again */
-            report_error(errno, "server: client %s: read", peer_name(&conn));
+            int error = errno; /* saved: peer_name() may make a system call of its own */
+            report_error(error, "server: client %s: read", peer_name(&conn));
             return; /* ECONNRESET: the client vanished; its half line goes with it */
         }
         if (!answer_complete_lines(&conn))

@@ -12,7 +12,9 @@
 
 #include "report.h"
 
-enum { LISTEN_BACKLOG = 128 };
+/* The longest queue of connections waiting for accept() that the system allows: a burst of
+   clients (500 at once in the stress tests) waits there instead of being refused. */
+enum { LISTEN_BACKLOG = SOMAXCONN };
 
 static struct addrinfo *resolve(const char *address, const char *port, int flags, char *why,
                                 size_t why_size)

@@ -1,6 +1,7 @@
 /* options.c: parsing the servers' and clients' command lines with POSIX getopt(3). */
 #include "options.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -31,7 +32,8 @@ static bool parse_number(const char *text, long min, long max, long *value)
     return true;
 }
 
-static void print_server_usage(FILE *out, const struct stage_option *extra, size_t extra_count)
+static void print_server_usage(FILE *out, const struct stage_option *extra,
+                               const long *defaults, size_t extra_count)
 {
     fprintf(out, "usage: server [-a ADDRESS] [-p PORT] [-i SECONDS] [-q] [-h]");
     for (size_t i = 0; i < extra_count; i++)
@@ -49,7 +51,7 @@ static void print_server_usage(FILE *out, const struct stage_option *extra, size
     for (size_t i = 0; i < extra_count; i++) {
         char flag[32];
         snprintf(flag, sizeof flag, "-%c %s", extra[i].letter, extra[i].value_name);
-        fprintf(out, "  %-12s %s (default %ld; %ld to %ld)\n", flag, extra[i].help, *extra[i].value,
+        fprintf(out, "  %-12s %s (default %ld; %ld to %ld)\n", flag, extra[i].help, defaults[i],
                 extra[i].min, extra[i].max);
     }
 }
@@ -129,28 +131,34 @@ enum parse_result parse_server_options(int argc, char *argv[], struct server_opt
     options->idle_ms = 60 * 1000;
     options->quiet = false;
 
+    /* Keep the stage's defaults: the usage shows them even after an option has replaced one. */
+    assert(extra_count <= STAGE_OPTIONS_MAX);
+    long defaults[STAGE_OPTIONS_MAX];
+    for (size_t i = 0; i < extra_count; i++)
+        defaults[i] = *extra[i].value;
+
     char optstring[OPTSTRING_MAX];
     build_optstring(optstring, sizeof optstring, "a:p:i:qh", extra, extra_count);
     opterr = 0; /* we print our own messages, naming the program the same way every time */
     int letter;
     while ((letter = getopt(argc, argv, optstring)) != -1) {
         if (letter == 'h') {
-            print_server_usage(stdout, extra, extra_count);
+            print_server_usage(stdout, extra, defaults, extra_count);
             return OPTIONS_HELP;
         }
         if (letter == '?' || letter == ':') {
             report_getopt_error("server", letter);
-            print_server_usage(stderr, extra, extra_count);
+            print_server_usage(stderr, extra, defaults, extra_count);
             return OPTIONS_BAD;
         }
         if (!take_server_option(letter, optarg, options, extra, extra_count)) {
-            print_server_usage(stderr, extra, extra_count);
+            print_server_usage(stderr, extra, defaults, extra_count);
             return OPTIONS_BAD;
         }
     }
     if (optind < argc) {
         fprintf(stderr, "server: unexpected argument '%s'\n", argv[optind]);
-        print_server_usage(stderr, extra, extra_count);
+        print_server_usage(stderr, extra, defaults, extra_count);
         return OPTIONS_BAD;
     }
     return OPTIONS_OK;

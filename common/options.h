@@ -39,6 +39,9 @@ struct stage_option {
     long *value; /* holds the default; receives the value given */
 };
 
+/* The most options a stage may add; a stage passing more is a programming error. */
+enum { STAGE_OPTIONS_MAX = 8 };
+
 /* Parse a server's command line into `options` and the stage's own `extra` options. */
 enum parse_result parse_server_options(int argc, char *argv[], struct server_options *options,
                                        const struct stage_option *extra, size_t extra_count);
