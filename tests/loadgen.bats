@@ -55,6 +55,14 @@ value() {
     [ -n "$(value p99_us)" ]
 }
 
+@test "loadgen -S spreads its clients over loopback source addresses and still counts exactly" {
+    start_fake
+    run "$BENCH/loadgen" -p "$PORT" -c 4 -n 5 -l 2 -S 4
+    [ "$status" -eq 0 ]
+    [ "$(value connections)" -eq 20 ]
+    [ "$(value lines)" -eq 40 ]
+}
+
 @test "loadgen with a duration reports lines = connections x lines per connection" {
     start_fake
     run "$BENCH/loadgen" -p "$PORT" -c 2 -d 0.3 -l 3
@@ -208,6 +216,12 @@ check_stage() {
         SERVER_PID=
         rm -f "$BATS_TEST_TMPDIR/out"
     done
+}
+
+@test "bench.sh refuses a BENCH_SECONDS that is not a positive number" {
+    BENCH_SECONDS=abc run "$BENCH/bench.sh"
+    [ "$status" -eq 2 ]
+    [[ $output == *"BENCH_SECONDS must be"* ]]
 }
 
 @test "chart.sh draws an SVG from a results table, with a reason for a row not measured" {

@@ -7,7 +7,8 @@
 # seconds per 10,000 connections (Stevens's measure, UNP ch. 30), and its memory with 200 idle
 # connections open. Prints a Markdown table and writes it, a TSV and an SVG chart to results/.
 #
-# BENCH_SECONDS (default 1) is the length of each timed measurement; BENCH_RESULTS the folder.
+# BENCH_SECONDS (default 1) is the length of each timed measurement, twice that for the one at
+# 8 clients that the targets compare; BENCH_RESULTS is the results folder.
 # Progress goes to stderr. Exit 0 when every server that exists was measured without error.
 set -u
 
@@ -16,7 +17,8 @@ root=$(cd "$here/../.." && pwd)
 seconds=${BENCH_SECONDS:-1}
 results=${BENCH_RESULTS:-$here/results}
 idle_connections=200
-reply_timeout=$(awk -v s="$seconds" 'BEGIN { print s + 5 }')
+reply_timeout=$(awk -v s="$seconds" 'BEGIN { print 2 * s + 5 }')
+long_seconds=$(awk -v s="$seconds" 'BEGIN { print 2 * s }')
 clients=8
 
 if ! awk -v s="$seconds" 'BEGIN { exit !(s + 0 > 0 && s + 0 <= 600) }'; then
@@ -34,6 +36,9 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/bench.XXXXXX") || exit 1
 server_pid=
 wrapper_pid=
 holder_pid=
+# Descriptors held by this script: 7 reads the server's stdout (kept open until it exits, so
+# its last line never meets a closed pipe), 8 feeds the holding loadgen's stdin. Fixed numbers
+# rather than {var} redirections, for the bash 3.2 of macOS.
 server_out=
 holder_in=
 
@@ -81,9 +86,10 @@ start_server() {
     mkfifo "$tmp/out" || return 1
     "$here/rusage_run" "$tmp/rusage" "$@" >"$tmp/out" 2>"$tmp/err" &
     wrapper_pid=$!
-    exec {server_out}<"$tmp/out"
+    exec 7<"$tmp/out"
+    server_out=7
     local banner=
-    if ! IFS= read -r -t 10 -u "$server_out" banner; then
+    if ! IFS= read -r -t 10 -u 7 banner; then
         echo "no banner within 10 s: $(head -c 300 "$tmp/err" | tr '\n' ' ')" >"$tmp/why"
         stop_server
         return 1
@@ -123,10 +129,10 @@ stop_server() {
     fi
     [ -n "$wrapper_pid" ] && wait "$wrapper_pid" 2>/dev/null
     if [ -n "$server_out" ]; then
-        cat <&"$server_out" >/dev/null
-        exec {server_out}<&-
+        cat <&7 >/dev/null
+        exec 7<&-
     fi
-    server_pid= wrapper_pid= server_out=
+    server_pid='' wrapper_pid='' server_out=''
     if [ -f "$tmp/rusage" ]; then
         local status
         cpu_seconds=$(sed -n 's/.*cpu_s=\([0-9.]*\).*/\1/p' "$tmp/rusage")
@@ -141,7 +147,7 @@ stop_server() {
 
 stop_holder() {
     if [ -n "$holder_in" ]; then
-        exec {holder_in}>&-
+        exec 8>&-
         holder_in=
     fi
     if [ -n "$holder_pid" ]; then
@@ -150,6 +156,7 @@ stop_holder() {
     fi
 }
 
+# shellcheck disable=SC2317  # called by the EXIT trap
 cleanup() {
     stop_holder
     stop_server >/dev/null 2>&1
@@ -185,7 +192,8 @@ measure_memory() {
     "$here/loadgen" -p "$server_port" -H "$idle_connections" -T "$1" \
         <"$tmp/hold.in" >"$tmp/hold.out" 2>"$tmp/run.err" &
     holder_pid=$!
-    exec {holder_in}>"$tmp/hold.in"
+    exec 8>"$tmp/hold.in"
+    holder_in=8
     local held=
     IFS= read -r -t 30 held <"$tmp/hold.out"
     if [[ ! $held =~ served=([0-9]+) ]]; then
@@ -206,8 +214,8 @@ measure_memory() {
 bench_row() {
     local key=$1 label=$2 capped=$3 hold_timeout=$4
     shift 4
-    local c1= c1_p50= c1_p99= c8= c8_p50= c8_p99= lines= cpu10k= kib= pss_kib=
-    rss_idle= rss_held= pss_idle= pss_held= served=
+    local c1='' c1_p50='' c1_p99='' c8='' c8_p50='' c8_p99='' lines='' cpu10k='' kib='' pss_kib=''
+    rss_idle='' rss_held='' pss_idle='' pss_held='' served=''
     row_number=$((row_number + 1))
     local where="[$row_number/$row_count] $label"
     row_fail() {
@@ -226,8 +234,8 @@ bench_row() {
     local conns1
     conns1=$(field connections "$tmp/run")
     c1=$(field conn_per_s "$tmp/run") c1_p50=$(field p50_us "$tmp/run") c1_p99=$(field p99_us "$tmp/run")
-    progress "$where: connections, $clients clients, 1 line each (${seconds} s)"
-    measure -c "$clients" -d "$seconds" || { row_fail "$clients clients"; return; }
+    progress "$where: connections, $clients clients, 1 line each (${long_seconds} s)"
+    measure -c "$clients" -d "$long_seconds" || { row_fail "$clients clients"; return; }
     local conns8
     conns8=$(field connections "$tmp/run")
     c8=$(field conn_per_s "$tmp/run") c8_p50=$(field p50_us "$tmp/run") c8_p99=$(field p99_us "$tmp/run")
@@ -285,6 +293,15 @@ python_row() {
     fi
 }
 
+# A busy machine gives low and noisy numbers: say so at the start, and in the results.
+load_average() { uptime | sed 's/.*load average[s]*: *//' | awk -F'[, ]+' '{ print $1 }'; }
+load_at_start=$(load_average)
+cores=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo "?")
+if awk -v l="$load_at_start" -v c="$cores" 'BEGIN { exit !(c + 0 > 0 && l + 0 > c) }'; then
+    progress "note: load average $load_at_start on $cores cores before we start:" \
+        "other work will lower and scatter the numbers"
+fi
+
 python=$(command -v python3 || true)
 errors=0
 row_number=0
@@ -302,7 +319,6 @@ stage_row 04-combined "04-combined" "-w 2 -t 128" 5
 bench_row reference "reference (ref_server, 8 threads)" "-t 256" 5 "$here/ref_server" -t 8
 
 # The machine it ran on, for the header.
-cores=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo "?")
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -1)
 [ -n "$cpu" ] || cpu=$(sysctl -n machdep.cpu.brand_string 2>/dev/null || echo unknown)
 kernel=$(uname -sr)
@@ -361,7 +377,8 @@ awk -F'\t' '
 {
     echo "# Benchmark run of $(date -u '+%Y-%m-%d %H:%M UTC')"
     echo
-    echo "Machine: $cores cores, $cpu, $kernel; $python_version. BENCH_SECONDS=$seconds; took ${elapsed} s."
+    echo "Machine: $cores cores, $cpu, $kernel; $python_version. BENCH_SECONDS=$seconds; took ${elapsed} s;"
+    echo "load average before the run: $load_at_start (the run itself adds about $clients)."
     echo
     cat "$tmp/table.md"
     echo

@@ -59,8 +59,8 @@ static const char usage_text[] =
     "  -S SOURCES      spread the clients over source addresses 127.0.0.1..127.0.0.SOURCES\n"
     "                  (IPv4 on Linux; elsewhere a note on stderr, and 127.0.0.1 alone)\n"
     "  -H CONNECTIONS  hold this many connections open: send one line on each, print\n"
-    "                  'held=N served=K' once K replies came (or TIMEOUT passed), then keep\n"
-    "                  them open until standard input ends\n"
+    "                  'held=N connected=C served=K' once every reply came or TIMEOUT\n"
+    "                  passed, then keep them open until standard input ends\n"
     "Prints one line of results: connections= lines= seconds= conn_per_s= lines_per_s=\n"
     "p50_us= p99_us= max_us= (latency of a line: from its write, or for a connection's first\n"
     "line from the connect, to the end of its reply). Exit 1 on the first wrong reply.\n";
@@ -543,6 +543,10 @@ static int run_clients(const struct settings *s)
         /* The error is already on stderr; the numbers of a failed run are not reported. */
         fprintf(stderr, "loadgen: run failed after %ld good replies; no results reported\n",
                 lines);
+        for (long i = 0; i < started; i++)
+            free(clients[i].latencies_us);
+        free(clients);
+        free(all);
         return 1;
     }
     size_t used = 0;
