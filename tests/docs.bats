@@ -1,0 +1,238 @@
+#!/usr/bin/env bats
+# docs.bats: the pages of docs/ cannot drift from the code. The checker, tests/docs/check-docs.sh,
+# fails when a quoted line is no longer in its file, a diff line is in neither file, an output
+# shown as `make run`'s has another shape than the programs print, a link points nowhere, or a
+# Mermaid diagram is malformed. The last tests show that it does fail when a page is altered.
+
+setup() {
+    ROOT=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
+    CHECK="$ROOT/tests/docs/check-docs.sh"
+}
+
+# A copy of the repository's top level in $BATS_TEST_TMPDIR/repo, made of symbolic links except
+# for docs/, whose pages are copied so that a test can alter one. The checker is copied too, so
+# that it takes the copy as the repository's root.
+copy_repo() {
+    local copy="$BATS_TEST_TMPDIR/repo"
+    mkdir -p "$copy/docs" "$copy/tests/docs"
+    local entry
+    for entry in "$ROOT"/* "$ROOT"/.[!.]*; do
+        [ -e "$entry" ] || continue
+        case "${entry##*/}" in
+        docs | tests | .git) ;;
+        *) ln -s "$entry" "$copy/${entry##*/}" ;;
+        esac
+    done
+    for entry in "$ROOT"/tests/*; do
+        [ "${entry##*/}" = docs ] || ln -s "$entry" "$copy/tests/${entry##*/}"
+    done
+    cp "$ROOT"/tests/docs/* "$copy/tests/docs/"
+    cp "$ROOT"/docs/*.md "$copy/docs/"
+    COPY=$copy
+}
+
+# Replace the first line of FILE equal to OLD with NEW (POSIX awk: no sed -i differences).
+replace_line() {
+    local file=$1 old=$2 new=$3
+    awk -v old="$old" -v new="$new" '!done && $0 == old { $0 = new; done = 1 } { print }' \
+        "$file" >"$file.new"
+    mv "$file.new" "$file"
+}
+
+@test "every page of docs/ passes the checker" {
+    run "$CHECK"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"quotes"*"diffs"*"outputs"*"links"*"diagrams checked"* ]]
+}
+
+@test "each stage page quotes code, shows a diff (02 to 04), a make run output and diagrams" {
+    local stage
+    for stage in 01-blocking 02-forking 03-threading 04-combined; do
+        local page="$ROOT/docs/$stage.md"
+        grep -q "^/\* $stage/server.c" "$page"
+        grep -q "^/\* $stage/client.c" "$page" || [ "$stage" != 01-blocking ]
+        grep -qx "\$ make -C $stage run" "$page"
+        grep -qx '```mermaid' "$page"
+        [ "$stage" = 01-blocking ] || grep -q "^# diff [0-9][0-9]-[a-z]*/server.c $stage/server.c\$" "$page"
+    done
+}
+
+@test "each stage page has the sections a reader expects" {
+    local stage heading
+    for stage in 01-blocking 02-forking 03-threading 04-combined; do
+        for heading in "What you will learn" "Run it" "The code, in the order it runs" \
+            "The diff from the stage before" "One connection's life" "See it happen" \
+            "Pitfalls and how the code avoids them" "What it costs" "Exercises"; do
+            grep -qx "## $heading" "$ROOT/docs/$stage.md" || {
+                echo "docs/$stage.md has no section '## $heading'"
+                return 1
+            }
+        done
+    done
+}
+
+@test "docs/README.md links every page of docs/" {
+    local page
+    for page in "$ROOT"/docs/*.md; do
+        [ "${page##*/}" = README.md ] && continue
+        grep -q "](${page##*/}" "$ROOT/docs/README.md" || {
+            echo "docs/README.md does not link ${page##*/}"
+            return 1
+        }
+    done
+    grep -q '](benchmarks.md' "$ROOT/docs/README.md"
+    grep -q '](check.md' "$ROOT/docs/README.md"
+}
+
+@test "every exercise check is named on its stage's page, and every one named exists" {
+    local check name stage ex
+    for check in "$ROOT"/tests/exercises/[0-9][0-9]-*.bats; do
+        [ -f "$check" ] || continue
+        name=${check##*/}
+        name=${name%.bats}
+        stage=${name%-*}
+        ex=${name#*-}
+        grep -q "make exercise STAGE=$stage EX=$ex\`" "$ROOT"/docs/"$stage"-*.md || {
+            echo "tests/exercises/$name.bats is named on no page"
+            return 1
+        }
+    done
+    for name in $(grep -ho 'make exercise STAGE=[0-9][0-9]* EX=[0-9][0-9]*' "$ROOT"/docs/[0-9]*.md | sort -u |
+        sed 's/make exercise STAGE=\([0-9]*\) EX=\([0-9]*\)/\1-\2/'); do
+        [ -f "$ROOT/tests/exercises/$name.bats" ] || {
+            echo "the docs name make exercise for $name, which has no tests/exercises/$name.bats"
+            return 1
+        }
+    done
+}
+
+@test "the output shown for each stage's make run has the shape make run prints now" {
+    run "$CHECK" --live "$ROOT"/docs/0[1-4]-*.md
+    echo "$output"
+    [ "$status" -eq 0 ]
+}
+
+@test "the checker passes an unaltered copy of the pages" {
+    copy_repo
+    run "$COPY/tests/docs/check-docs.sh"
+    echo "$output"
+    [ "$status" -eq 0 ]
+}
+
+@test "the checker fails when a quoted line is changed" {
+    copy_repo
+    grep -qx '    pid_t pid = fork();' "$COPY/docs/02-forking.md"
+    replace_line "$COPY/docs/02-forking.md" '    pid_t pid = fork();' '    pid_t pid = vfork();'
+    run "$COPY/tests/docs/check-docs.sh"
+    echo "$output"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"docs/02-forking.md:"*"this quote of 02-forking/server.c is not in it: line \`    pid_t pid = vfork();\`"* ]]
+}
+
+@test "the checker fails when a quote names a file that does not hold it" {
+    copy_repo
+    replace_line "$COPY/docs/01-blocking.md" '/* common/echo.c: send_reply */' '/* common/io.c: send_reply */'
+    run "$COPY/tests/docs/check-docs.sh"
+    echo "$output"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"docs/01-blocking.md:"*"common/io.c"* ]]
+}
+
+@test "the checker fails when a diff line is in neither file" {
+    copy_repo
+    grep -qx '+        start_child(listen_fd, client_fd, children, options);' "$COPY/docs/02-forking.md"
+    replace_line "$COPY/docs/02-forking.md" '+        start_child(listen_fd, client_fd, children, options);' \
+        '+        start_child(client_fd, children, options);'
+    run "$COPY/tests/docs/check-docs.sh"
+    echo "$output"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"docs/02-forking.md:"*"this '+' line is not in 02-forking/server.c"* ]]
+}
+
+@test "the checker fails when a make run output loses a line or gains a foreign one" {
+    copy_repo
+    replace_line "$COPY/docs/03-threading.md" 'Server shutting down' 'Server stopping'
+    run "$COPY/tests/docs/check-docs.sh" "$COPY/docs/03-threading.md"
+    echo "$output"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"prints no line of this shape: \`Server stopping\`"* ]]
+    [[ "$output" == *"the output lacks \`Server shutting down\`"* ]]
+}
+
+@test "the checker fails when a make run output shows the wrong server answering" {
+    copy_repo
+    # In 01-blocking every reply carries the server's PID: give one reply another.
+    local line
+    line=$(grep -m1 '^PID [0-9]* received: ' "$COPY/docs/01-blocking.md")
+    replace_line "$COPY/docs/01-blocking.md" "$line" "$(echo "$line" | sed 's/received: [0-9]*/received: 1/')"
+    run "$COPY/tests/docs/check-docs.sh" "$COPY/docs/01-blocking.md"
+    echo "$output"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"answers every client, not 1"* ]]
+}
+
+@test "the live comparison fails when the shown output differs from what make run prints" {
+    copy_repo
+    replace_line "$COPY/docs/02-forking.md" 'Sent: 19 bytes' 'Sent 19 bytes'
+    run "$COPY/tests/docs/compare-run.sh" "$COPY/docs/02-forking.md" 02-forking
+    echo "$output"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"-Sent N bytes"* ]]
+}
+
+@test "the checker fails on a broken link or anchor" {
+    copy_repo
+    printf '%s\n' 'See [the missing page](missing.md) and [a missing anchor](01-blocking.md#no-such-heading).' \
+        >>"$COPY/docs/protocol.md"
+    run "$COPY/tests/docs/check-docs.sh" "$COPY/docs/protocol.md"
+    echo "$output"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"the link \`missing.md\` points nowhere"* ]]
+    [[ "$output" == *"the link \`01-blocking.md#no-such-heading\` names an anchor"* ]]
+}
+
+@test "the checker fails on a malformed Mermaid diagram" {
+    copy_repo
+    printf '%s\n' '```mermaid' 'sequenceDiagram' '    A->>B: one; two' '```' \
+        '```mermaid' 'flowchart LR' '    A[a label (with parentheses)] --> B' '```' \
+        '```mermaid' 'sequence' '```' >>"$COPY/docs/protocol.md"
+    run "$COPY/tests/docs/check-docs.sh" "$COPY/docs/protocol.md"
+    echo "$output"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"a ';' ends a mermaid statement"* ]]
+    [[ "$output" == *"parentheses in a node label"* ]]
+    [[ "$output" == *"must start with sequenceDiagram or flowchart"* ]]
+}
+
+@test "make trace shows one connection's system calls, where strace works" {
+    command -v strace >/dev/null 2>&1 || skip "no strace here (Linux only)"
+    strace -f -o /dev/null true 2>/dev/null || skip "strace cannot trace here (ptrace not allowed)"
+    run make --no-print-directory -C "$ROOT/02-forking" trace
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *" accept("* ]]
+    [[ "$output" == *" clone("* || "$output" == *" fork("* ]]
+    [[ "$output" == *" wait4("* ]]
+    [[ "$output" == *"exited with 0"* ]]
+    run make --no-print-directory -C "$ROOT/03-threading" trace
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *" clone3("* || "$output" == *" clone("* ]]
+    [[ "$output" == *" exit(0)"* ]]
+}
+
+@test "trace.sh says plainly that it needs strace where there is none" {
+    mkdir -p "$BATS_TEST_TMPDIR/bin"
+    local tool
+    # A PATH with the usual tools but no strace.
+    for tool in bash sh mktemp rm mkfifo cat sleep kill awk sed; do
+        ln -s "$(command -v "$tool")" "$BATS_TEST_TMPDIR/bin/$tool"
+    done
+    cd "$ROOT/01-blocking"
+    PATH="$BATS_TEST_TMPDIR/bin" run "$ROOT/common/trace.sh" 01-blocking
+    echo "$output"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"strace is not installed"* ]]
+    [[ "$output" == *"Linux only"* ]]
+}

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# check-docs.sh [--live] [PAGE.md...]: fail when a page of docs/ has drifted from the code.
+#
+# Checks every page given (default: docs/*.md), paths taken from the repository's root:
+#   - a ```c block whose first line is a comment naming a file, /* 02-forking/server.c */ or
+#     /* 02-forking/server.c: start_child */, quotes that file: the block's other lines must
+#     appear in it as consecutive lines, verbatim (and the function named must be in the file);
+#   - a ```diff block whose first line is "# diff OLD NEW": every '-' line must be a line of OLD,
+#     every '+' line a line of NEW, every ' ' line a line of both;
+#   - a ```text block whose first line is "$ make -C NN-name run" must have the shape of what
+#     `make run` prints for that stage: each line one the programs print (numbers as numbers),
+#     the banner, each client's three lines, one logged response per client, the stop;
+#     with --live, the stage's `make run` is also run now and its lines compared, numbers aside;
+#   - a ```mermaid block must start with a diagram type, and its messages hold no ';';
+#   - a relative link [text](path#anchor) must name a file or folder that exists, and an anchor
+#     a heading of that page.
+# Prints one line per problem, "PAGE:LINE: what", and exits 1 if there is any; else a summary.
+set -u
+live=0
+if [ "${1:-}" = "--live" ]; then
+    live=1
+    shift
+fi
+root=$(cd "$(dirname "$0")/../.." && pwd)
+if [ $# -eq 0 ]; then
+    set -- "$root"/docs/*.md
+fi
+
+status=0
+pages=$#
+total_quotes=0 total_diffs=0 total_outputs=0 total_links=0 total_diagrams=0
+for page in "$@"; do
+    if [ ! -f "$page" ]; then
+        echo "$page: no such page"
+        status=1
+        continue
+    fi
+    result=$(awk -v root="$root" -v page="$page" -f "$root/tests/docs/check-page.awk" "$page")
+    page_status=$?
+    # The last line is the page's counts; the lines before it are problems.
+    counts=${result##*$'\n'}
+    problems=${result%"$counts"}
+    [ -n "$problems" ] && printf '%s' "$problems"
+    [ "$page_status" -ne 0 ] && status=1
+    read -r quotes diffs outputs links diagrams <<<"$counts"
+    total_quotes=$((total_quotes + quotes)) total_diffs=$((total_diffs + diffs))
+    total_outputs=$((total_outputs + outputs)) total_links=$((total_links + links))
+    total_diagrams=$((total_diagrams + diagrams))
+    # --live: run each stage whose `make run` output the page shows, and compare the shapes.
+    if [ "$live" -eq 1 ]; then
+        for stage in $(awk '/^```text$/ { getline; if ($0 ~ /^\$ make -C [0-9][0-9]-[a-z]+ run$/) print $4 }' "$page" | sort -u); do
+            if ! "$root/tests/docs/compare-run.sh" "$page" "$stage"; then
+                status=1
+            fi
+        done
+    fi
+done
+echo "check-docs: $total_quotes quotes, $total_diffs diffs, $total_outputs outputs, $total_links links, $total_diagrams diagrams checked in $pages page(s)$([ $status -ne 0 ] && echo '; problems above')"
+exit $status

@@ -1,0 +1,18 @@
+#!/usr/bin/env bats
+# Exercise 01-2 (docs/01-blocking.md): the server counts the clients it served and says so
+# before it stops: "Server served N clients".
+load exercise_helper
+
+@test "01-2: at the stop, 01's server prints how many clients it served" {
+    start_server 01-blocking
+    client 01-blocking -c 3
+    stop_server
+    [ "$SERVER_STATUS" -eq 0 ]
+    expect_before_shutdown "Server served 3 clients"
+}
+
+@test "01-2: a server that served no one says so" {
+    start_server 01-blocking
+    stop_server
+    expect_before_shutdown "Server served 0 clients"
+}

@@ -1,0 +1,13 @@
+#!/usr/bin/env bats
+# Exercise 02-1 (docs/02-forking.md): the server says how many clients it served before it
+# stops, "Server served N clients". A counter in the child never reaches the parent.
+load exercise_helper
+
+@test "02-1: at the stop, 02's server prints how many clients it served" {
+    start_server 02-forking
+    client 02-forking -c 3
+    client 02-forking -c 2
+    stop_server
+    [ "$SERVER_STATUS" -eq 0 ]
+    expect_before_shutdown "Server served 5 clients"
+}

@@ -1,0 +1,54 @@
+#!/usr/bin/env bats
+# Exercise 03-3 (docs/03-threading.md): a fixed pool of -m threads, started once, taking the
+# accepted sockets from a queue; a reply is tagged with the pool thread's number, Thread-1 to
+# Thread-M.
+load exercise_helper
+
+@test "03-3: five clients in turn are served by Thread-1 and Thread-2 only, with -m 2" {
+    start_server 03-threading -m 2
+    client 03-threading -c 5
+    local tags
+    tags=$(reply_tags | sort -u)
+    echo "reply tags: $tags"
+    if echo "$tags" | grep -vqx 'Thread-[12]'; then
+        echo "a reply came from another thread than Thread-1 or Thread-2"
+        return 1
+    fi
+    stop_server
+    [ "$SERVER_STATUS" -eq 0 ]
+}
+
+@test "03-3: the pool's threads exist before the first client (Linux)" {
+    [ -d /proc/self/task ] || skip "no /proc here"
+    start_server 03-threading -m 3
+    sleep 0.3
+    local threads
+    threads=$(ls "/proc/$SERVER_PID/task" | wc -l)
+    echo "threads before any client: $threads"
+    [ "$threads" -ge 4 ]
+    stop_server
+    [ "$SERVER_STATUS" -eq 0 ]
+}
+
+@test "03-3: with a connection held open, another client is still served" {
+    start_server 03-threading -m 2
+    exec 5<>"/dev/tcp/127.0.0.1/$PORT"
+    printf 'held\n' >&5
+    local reply
+    read -r -t 2 reply <&5
+    client 03-threading -c 3
+    exec 5>&-
+    case "$reply" in
+    Thread-[12]": held") ;;
+    *)
+        echo "the held connection's reply: '$reply'"
+        return 1
+        ;;
+    esac
+    if reply_tags | grep -qx "${reply%%:*}"; then
+        echo "the thread busy with the held connection served another client"
+        return 1
+    fi
+    stop_server
+    [ "$SERVER_STATUS" -eq 0 ]
+}
