@@ -4,18 +4,16 @@
 # (a child of the server, never the server itself) and N in 1..T. The main process only
 # supervises: it starts a new worker when one dies, and stops them all on SIGTERM or SIGINT.
 # The client runs -j clients at once and prints each one's lines as a whole block. The contract
-# is /work/shared/CONTRACT.md; helper.bash and pool_helper.bash say what the helpers do.
+# is /work/shared/CONTRACT.md; helper.bash and pool_helper.bash say what the helpers do,
+# contract_cases.bash what the cases shared with the other stages check.
 
 bats_require_minimum_version 1.5.0
 
 load helper
 load pool_helper
+load contract_cases
 
-STAGE=04-combined
-
-setup_file() {
-    make -s -C "$ROOT/$STAGE" all >&2
-}
+STAGE=04-combined # built before the first test by contract_cases.bash's setup_file
 
 # Who may answer here: PID/Thread-N, PID a worker the server announced ("Server started worker
 # PID PID with T threads"), never the server's own PID, and N in 1..T.
@@ -40,20 +38,6 @@ check_tag() {
     fi
 }
 
-# A held connection: send LINE on FD, check the reply, and set TAG to the thread that sent it.
-exchange() {
-    local fd=$1 line=$2 reply
-    send "$fd" '%s\n' "$line"
-    read_reply "$fd" reply || { echo "no reply to '$line'" >&2; return 1; }
-    TAG=${reply%%: *}
-    check_tag "$TAG" && is "$TAG: $line" "$reply"
-}
-
-# Is PID a child of the server (asked of ps)?
-is_child_of_server() {
-    is "$SERVER_PID" "$(ps -o ppid= -p "$1" | tr -d ' ')" "the parent of $1"
-}
-
 # start_pool [OPTION...]: start the server and wait until it has announced its workers (-w, 2
 # by default); WORKERS holds their PIDs, in the order announced.
 start_pool() {
@@ -68,6 +52,11 @@ start_pool() {
     [ "${#WORKERS[@]}" -eq "$count" ]
 }
 
+# The cases that start the server themselves (-p, -a) start the pool.
+start_stage() {
+    start_pool "$@"
+}
+
 # Every PID/Thread-N of the workers in WORKERS with T threads each, sorted, one a line.
 every_thread_tag() {
     local threads=$1 pid i
@@ -76,18 +65,6 @@ every_thread_tag() {
             echo "$pid/Thread-$i"
         done
     done | LC_ALL=C sort
-}
-
-# expect_blocks COUNT MESSAGE: lines holds, from its start, COUNT whole blocks of three lines
-# for MESSAGE (expect_client_lines: each block is its client's three lines, in order, none mixed
-# with another's). The tag of each block in BLOCK_TAGS.
-expect_blocks() {
-    local count=$1 message=$2 i
-    BLOCK_TAGS=()
-    for ((i = 0; i < count; i++)); do
-        expect_client_lines "$i" "$message" || { echo "block $i is not whole" >&2; return 1; }
-        BLOCK_TAGS+=("$TAG")
-    done
 }
 
 # expect_summary LINE: LINE is "Clients served: TAG: COUNT, ...", sorted by tag (as strcmp
@@ -108,23 +85,12 @@ expect_summary() {
     is "${#BLOCK_TAGS[@]}" "$total" "the sum of the summary's counts"
 }
 
-LONGEST=$(printf '%1024s' '' | tr ' ' x)     # a line at the limit: 1024 bytes
-TOO_LONG=$(printf '%1025s' '' | tr ' ' x)    # one byte over
-TOO_LONG_REPLY='error: line too long (limit 1024 bytes)'
-
 # ---------------------------------------------------------------------------------------------
 # The client's output and the echo
 
 @test "04: one client (-c 1 -j 1) prints its three lines, answered by PID/Thread-N of a worker" {
     start_pool
-    run_client "$STAGE" -p "$SERVER_PORT" -c 1 -j 1
-    [ "$status" -eq 0 ]
-    [ -z "$stderr" ]
-    [ "${#lines[@]}" -eq 3 ]
-    is "PID $CLIENT_PID sending message to server: 'Hello echo server!'" "${lines[0]}"
-    is "Sent: 19 bytes" "${lines[1]}"
-    [[ ${lines[2]} =~ ^PID\ $CLIENT_PID\ received:\ ([0-9]+)/Thread-([1-4]):\ Hello\ echo\ server!$ ]]
-    check_tag "${BASH_REMATCH[1]}/Thread-${BASH_REMATCH[2]}"
+    one_client_prints_its_three_lines -c 1 -j 1
 }
 
 @test "04: the client's default is -c 8 -j 4: eight whole blocks, then the summary" {
@@ -181,21 +147,12 @@ TOO_LONG_REPLY='error: line too long (limit 1024 bytes)'
 
 @test "04: 'Sent: N bytes' counts bytes, not characters: 'héllo wörld' is 13 bytes and the newline" {
     start_pool
-    local message=$'h\xc3\xa9llo w\xc3\xb6rld'
-    run_client "$STAGE" -p "$SERVER_PORT" -c 1 -j 1 "$message"
-    [ "$status" -eq 0 ]
-    [ "${#lines[@]}" -eq 3 ]
-    is "PID $CLIENT_PID sending message to server: '$message'" "${lines[0]}"
-    is "Sent: 14 bytes" "${lines[1]}"
-    [[ ${lines[2]} == "PID $CLIENT_PID received: "*"/Thread-"*": $message" ]]
+    sent_counts_bytes_not_characters -c 1 -j 1
 }
 
 @test "04: a client message of exactly 1024 bytes is echoed" {
     start_pool
-    run_client "$STAGE" -p "$SERVER_PORT" -c 2 -j 2 "$LONGEST"
-    [ "$status" -eq 0 ]
-    is "Sent: 1025 bytes" "${lines[1]}"
-    expect_blocks 2 "$LONGEST"
+    client_message_of_1024_bytes_is_echoed -c 2 -j 2
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -233,89 +190,31 @@ TOO_LONG_REPLY='error: line too long (limit 1024 bytes)'
 }
 
 @test "04: -p PORT listens on that port and the banner says so" {
-    local port
-    port=$(free_port "$STAGE")
-    start_pool -p "$port"
-    is "Server listening on 127.0.0.1:$port (PID $SERVER_PID)" "$SERVER_BANNER"
-    run_client "$STAGE" -p "$port" -c 2 -j 2
-    [ "$status" -eq 0 ]
+    p_port_is_listened_on_and_named_in_the_banner -c 2 -j 2
 }
 
 @test "04: -a ::1 listens on the IPv6 loopback; the banner shows [::1]:PORT" {
-    has_ipv6_loopback || skip "this machine has no IPv6 loopback address"
-    start_pool -a ::1
-    is "Server listening on [::1]:$SERVER_PORT (PID $SERVER_PID)" "$SERVER_BANNER"
-    run_client "$STAGE" -a ::1 -p "$SERVER_PORT" -c 2 -j 2
-    [ "$status" -eq 0 ]
-    expect_blocks 2 'Hello echo server!'
+    ipv6_loopback_is_listened_on_and_bracketed_in_the_banner -c 2 -j 2
 }
 
 @test "04: every line is logged as 'Server sending response [PID/Thread-N: LINE]', in order" {
     start_pool
-    printf 'alpha\nbeta\n\ngamma delta\n' | talk >"$BATS_TEST_TMPDIR/replies"
-    expect_replies "$BATS_TEST_TMPDIR/replies" alpha beta '' 'gamma delta'
-    wait_until 5 server_has_lines 7
-    read_server_output
-    [ "${#server_lines[@]}" -eq 7 ]
-    is "$SERVER_BANNER" "${server_lines[0]}"
-    is "Server sending response [$TAG: alpha]" "${server_lines[3]}"
-    is "Server sending response [$TAG: beta]" "${server_lines[4]}"
-    is "Server sending response [$TAG: ]" "${server_lines[5]}"
-    is "Server sending response [$TAG: gamma delta]" "${server_lines[6]}"
+    every_line_is_logged_in_order
 }
 
 @test "04: -q answers every line but logs none" {
     start_pool -q
-    printf 'one\ntwo\n' | talk >"$BATS_TEST_TMPDIR/replies"
-    expect_replies "$BATS_TEST_TMPDIR/replies" one two
-    run_client "$STAGE" -p "$SERVER_PORT" -c 4 -j 2
-    [ "$status" -eq 0 ]
-    stop_server
-    read_server_output
-    [ "${#server_lines[@]}" -eq 4 ]
-    is "$SERVER_BANNER" "${server_lines[0]}"
-    [[ ${server_lines[1]} == "Server started worker PID "* ]]
-    [[ ${server_lines[2]} == "Server started worker PID "* ]]
-    is "Server shutting down" "${server_lines[3]}"
+    quiet_server_answers_but_logs_nothing -c 4 -j 2
 }
 
 @test "04: stdout into a file is line-buffered: a worker's log line is there while the server runs" {
     start_pool
-    run_client "$STAGE" -p "$SERVER_PORT" -c 1 -j 1
-    [ "$status" -eq 0 ]
-    expect_client_lines 0 'Hello echo server!'
-    wait_until 5 server_printed "Server sending response [$TAG: Hello echo server!]"
-    is_running "$SERVER_PID"
+    log_is_line_buffered -c 1 -j 1
 }
 
 @test "04: the log lines of concurrent connections (threads of several workers) never mix within a line" {
-    start_pool -w 2 -t 4
-    local letters=(A B C D E F G H) letter line pids=() i
-    for letter in "${letters[@]}"; do
-        line=$(printf '%1000s' '' | tr ' ' "$letter")
-        for ((i = 0; i < 20; i++)); do
-            printf '%s\n' "$line"
-        done >"$BATS_TEST_TMPDIR/request-$letter"
-        talk <"$BATS_TEST_TMPDIR/request-$letter" >"$BATS_TEST_TMPDIR/replies-$letter" 3>&- &
-        pids+=($!)
-        TRACKED_PIDS+=($!)
-    done
-    for i in "${pids[@]}"; do
-        wait "$i"
-    done
-    for letter in "${letters[@]}"; do
-        mapfile -t lines <"$BATS_TEST_TMPDIR/request-$letter"
-        expect_replies "$BATS_TEST_TMPDIR/replies-$letter" "${lines[@]}"
-    done
-    wait_until 5 server_has_lines 163
-    read_server_output
-    [ "${#server_lines[@]}" -eq 163 ]
-    local whole='^Server sending response \[([0-9]+/Thread-[1-4]): (A+|B+|C+|D+|E+|F+|G+|H+)\]$'
-    for ((i = 3; i < 163; i++)); do
-        [[ ${server_lines[i]} =~ $whole ]] || { echo "mixed log line $i" >&2; false; }
-        [ "${#BASH_REMATCH[2]}" -eq 1000 ]
-        check_tag "${BASH_REMATCH[1]}"
-    done
+    start_pool -w 2 -t 4 # eight threads: every connection is served at once
+    concurrent_log_lines_never_mix 8
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -400,17 +299,7 @@ TOO_LONG_REPLY='error: line too long (limit 1024 bytes)'
 
 @test "04: a second client is served while a first one holds its connection idle" {
     start_pool
-    local first
-    open_connection first
-    exchange "$first" 'first'
-    local first_tag=$TAG
-    start_client second "$STAGE" -p "$SERVER_PORT" -c 1 -j 1 second
-    finish_client second 5
-    [ "$status" -eq 0 ]
-    expect_client_lines 0 second
-    [ "$TAG" != "$first_tag" ]
-    exchange "$first" 'first again' # the first connection is still served, by the same thread
-    is "$first_tag" "$TAG"
+    second_client_is_served_while_the_first_holds_its_connection -c 1 -j 1
 }
 
 @test "04: a worker killed with SIGKILL is reported and replaced; the new worker serves clients" {
@@ -543,24 +432,12 @@ TOO_LONG_REPLY='error: line too long (limit 1024 bytes)'
 
 @test "04: -i 1 closes idle connections after about a second, silent or not" {
     start_pool -i 1
-    local silent chatty start elapsed
-    open_connection silent
-    open_connection chatty
-    exchange "$chatty" hi
-    start=$(now_ms)
-    expect_eof "$chatty" 5
-    expect_eof "$silent" 5
-    elapsed=$(($(now_ms) - start))
-    ((elapsed >= 500 && elapsed <= 5000))
+    idle_connections_close_after_about_a_second
 }
 
 @test "04: -i 0 is accepted and leaves an idle connection open" {
     start_pool -i 0
-    local conn
-    open_connection conn
-    exchange "$conn" hi
-    expect_no_reply "$conn" 1.5
-    exchange "$conn" 'still here'
+    idle_connection_stays_open
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -568,54 +445,29 @@ TOO_LONG_REPLY='error: line too long (limit 1024 bytes)'
 
 @test "04: a line of exactly 1024 bytes is echoed whole" {
     start_pool
-    printf '%s\n' "$LONGEST" | talk >"$BATS_TEST_TMPDIR/replies"
-    expect_replies "$BATS_TEST_TMPDIR/replies" "$LONGEST"
+    line_of_1024_bytes_is_echoed_whole
 }
 
 @test "04: a line of 1025 bytes gets exactly the error line, and nothing for the lines after it" {
     start_pool
-    printf 'before\n%s\nafter\n' "$TOO_LONG" | talk >"$BATS_TEST_TMPDIR/replies"
-    local tag
-    tag=$(head -n 1 "$BATS_TEST_TMPDIR/replies" | cut -d: -f1)
-    check_tag "$tag"
-    printf '%s: before\n%s\n' "$tag" "$TOO_LONG_REPLY" >"$BATS_TEST_TMPDIR/expected"
-    cmp "$BATS_TEST_TMPDIR/expected" "$BATS_TEST_TMPDIR/replies"
+    line_of_1025_bytes_gets_the_error_and_nothing_after
 }
 
 @test "04: a last line of 1025 bytes without a newline gets the error line too" {
     start_pool
-    printf '%s' "$TOO_LONG" | talk >"$BATS_TEST_TMPDIR/replies"
-    printf '%s\n' "$TOO_LONG_REPLY" >"$BATS_TEST_TMPDIR/expected"
-    cmp "$BATS_TEST_TMPDIR/expected" "$BATS_TEST_TMPDIR/replies"
+    last_line_of_1025_bytes_gets_the_error_too
 }
 
 @test "04: after an over-long line the server closes that connection itself, then serves the next client" {
     start_pool -w 1 -t 1
-    local conn reply
-    open_connection conn
-    send "$conn" '%s\n' "$TOO_LONG"
-    read_reply "$conn" reply
-    is "$TOO_LONG_REPLY" "$reply"
-    expect_eof "$conn" 5 # we have not closed our side: the server did
-    close_connection "$conn"
-    # The one thread is free again: the next client gets it.
-    run_client "$STAGE" -p "$SERVER_PORT" -c 1 -j 1
-    [ "$status" -eq 0 ]
-    expect_client_lines 0 'Hello echo server!'
+    over_long_line_ends_its_connection_then_the_next_client_is_served -c 1 -j 1
+    # The one thread is free again: the next client got it.
     is "${WORKERS[0]}/Thread-1" "$TAG"
 }
 
 @test "04: an over-long line closes only its own connection: another in the same worker goes on" {
     start_pool -w 1 -t 2
-    local keep
-    open_connection keep
-    exchange "$keep" before
-    local keep_tag=$TAG
-    printf '%s\n' "$TOO_LONG" | talk >"$BATS_TEST_TMPDIR/replies"
-    printf '%s\n' "$TOO_LONG_REPLY" >"$BATS_TEST_TMPDIR/expected"
-    cmp "$BATS_TEST_TMPDIR/expected" "$BATS_TEST_TMPDIR/replies"
-    exchange "$keep" after
-    is "$keep_tag" "$TAG"
+    over_long_line_ends_only_its_own_connection
     # The worker lives on: no report, no new worker.
     [ "$(announced_workers | wc -l)" -eq 1 ]
     is_running "${WORKERS[0]}"
@@ -623,229 +475,94 @@ TOO_LONG_REPLY='error: line too long (limit 1024 bytes)'
 
 @test "04: NUL and every other byte but the newline are echoed exactly" {
     start_pool
-    local payload="$BATS_TEST_TMPDIR/payload" i
-    {
-        printf 'NUL:\0:NUL '
-        for ((i = 0; i < 256; i++)); do
-            ((i == 10)) || printf "\\$(printf '%03o' "$i")"
-        done
-    } >"$payload"
-    [ "$(wc -c <"$payload")" -eq 265 ]
-    { cat "$payload"; printf '\n'; } | talk >"$BATS_TEST_TMPDIR/reply"
-    expect_reply_bytes "$BATS_TEST_TMPDIR/reply" "$payload"
+    every_byte_but_the_newline_is_echoed_exactly
 }
 
 @test "04: a line sent in pieces gets one reply, once it is complete" {
     start_pool
-    local conn reply
-    open_connection conn
-    send "$conn" 'hel'
-    expect_no_reply "$conn" 0.3
-    send "$conn" 'lo wo'
-    expect_no_reply "$conn" 0.3
-    send "$conn" 'rld\n'
-    read_reply "$conn" reply
-    [[ $reply =~ ^([0-9]+/Thread-[0-9]+):\ hello\ world$ ]]
-    check_tag "${BASH_REMATCH[1]}"
-    exchange "$conn" next
+    line_in_pieces_gets_one_reply_once_complete
 }
 
 @test "04: many lines in one write get one reply each, in order" {
     start_pool
-    local texts=() i
-    for ((i = 1; i <= 300; i++)); do
-        texts+=("line $i of many, padded to make the whole write longer than 4096 bytes")
-    done
-    printf '%s\n' "${texts[@]}" >"$BATS_TEST_TMPDIR/request"
-    [ "$(wc -c <"$BATS_TEST_TMPDIR/request")" -gt 8192 ]
-    talk <"$BATS_TEST_TMPDIR/request" >"$BATS_TEST_TMPDIR/replies"
-    expect_replies "$BATS_TEST_TMPDIR/replies" "${texts[@]}"
+    many_lines_in_one_write_get_one_reply_each
 }
 
 @test "04: a last line without a newline before EOF is answered" {
     start_pool
-    printf 'first\nlast words' | talk >"$BATS_TEST_TMPDIR/replies"
-    expect_replies "$BATS_TEST_TMPDIR/replies" first 'last words'
+    last_line_without_a_newline_is_answered
 }
 
 @test "04: an empty line gets the reply 'TAG: '" {
     start_pool
-    printf '\n' | talk >"$BATS_TEST_TMPDIR/replies"
-    expect_replies "$BATS_TEST_TMPDIR/replies" ''
-    [ "$(wc -c <"$BATS_TEST_TMPDIR/replies")" -eq $((${#TAG} + 3)) ] # "TAG: \n"
+    empty_line_gets_the_reply_tag_colon_space
 }
 
 @test "04: a client that resets its connection in the middle of a line does not stop the server" {
     start_pool -w 1 -t 2
-    local keep
-    open_connection keep
-    exchange "$keep" before
-    local keep_tag=$TAG
-    printf 'half a li' | talk -R
-    run_client "$STAGE" -p "$SERVER_PORT" -c 2 -j 1
-    [ "$status" -eq 0 ]
-    expect_blocks 2 'Hello echo server!'
-    exchange "$keep" after
-    is "$keep_tag" "$TAG"
+    reset_in_the_middle_of_a_line_leaves_the_others_served -c 2 -j 1
     [ "$(announced_workers | wc -l)" -eq 1 ] # no worker died
 }
 
 @test "04: a client that resets without reading its replies does not stop the server" {
     start_pool -w 1 -t 1
-    local i
-    for ((i = 1; i <= 200; i++)); do
-        printf 'line %d, whose reply is written to a connection that is gone\n' "$i"
-    done >"$BATS_TEST_TMPDIR/request"
-    local round
-    for round in 1 2 3; do
-        talk -R <"$BATS_TEST_TMPDIR/request"
-    done
-    run_client "$STAGE" -p "$SERVER_PORT" -c 1 -j 1
-    [ "$status" -eq 0 ]
-    expect_client_lines 0 'Hello echo server!'
+    resets_before_reading_the_replies_do_not_stop_the_server -c 1 -j 1
     # The same worker served it: the reset killed nobody.
     is "${WORKERS[0]}/Thread-1" "$TAG"
     [ "$(announced_workers | wc -l)" -eq 1 ]
 }
 
-# Has the server logged at least N lines that end with TEXT?
-logged_at_least() {
-    [ "$(grep -cF -e "$2" "$SERVER_OUT")" -ge "$1" ]
-}
-
 @test "04: a client that closes without reading its replies kills no worker; SIGPIPE is ignored" {
     start_pool -w 1 -t 2
-    if [ -r "/proc/$SERVER_PID/status" ]; then
-        sigpipe_ignored "$SERVER_PID"
+    closing_before_reading_the_replies_does_not_stop_the_server -c 2 -j 1
+    if [ -r "/proc/${WORKERS[0]}/status" ]; then
         sigpipe_ignored "${WORKERS[0]}"
     fi
-    local keep conn round i
-    open_connection keep
-    exchange "$keep" before
-    local keep_tag=$TAG
-    for ((i = 1; i <= 200; i++)); do
-        printf 'line %d, whose reply is written to a connection that is closed\n' "$i"
-    done >"$BATS_TEST_TMPDIR/request"
-    for round in 1 2 3; do
-        # Many lines, then a full close before any reply is read: the first replies draw a reset
-        # from our side, and a later one is written to a connection that is gone.
-        open_connection conn
-        cat "$BATS_TEST_TMPDIR/request" >&"$conn"
-        close_connection "$conn"
-        wait_until 5 logged_at_least "$round" ': line 2, whose reply is written to a connection that is closed]'
-        exchange "$keep" "after round $round"
-        is "$keep_tag" "$TAG"
-    done
-    run_client "$STAGE" -p "$SERVER_PORT" -c 2 -j 1
-    [ "$status" -eq 0 ]
-    expect_blocks 2 'Hello echo server!'
     # The one worker served it all: SIGPIPE killed nobody, so nothing was replaced.
+    local i
     for i in 0 1; do
         [[ ${BLOCK_TAGS[i]} == "${WORKERS[0]}/Thread-"* ]]
     done
     [ "$(announced_workers | wc -l)" -eq 1 ]
-    ! grep -q '^Server worker PID ' "$SERVER_OUT"
+    [ "$(grep -c '^Server worker PID ' "$SERVER_OUT")" -eq 0 ] # no worker reported dead
     is_running "${WORKERS[0]}"
 }
 
 # ---------------------------------------------------------------------------------------------
 # Signals
 
-# Hold three connections (two idle after a reply, one with half a line), stop the server with
-# SIGNAL, and check: exit 0 within 5 s, "Server shutting down" last, no worker left.
-stop_with_connections_held() {
-    local signal=$1 a b c
-    start_pool
-    open_connection a
-    exchange "$a" a
-    open_connection b
-    exchange "$b" b
-    open_connection c
-    send "$c" 'half a line' # and never the rest
-    local status=0
-    stop_server "$signal" 10 || status=$?
-    [ "$status" -eq 0 ]
-    ((STOP_MS <= 5000))
-    read_server_output
-    is "Server shutting down" "${server_lines[${#server_lines[@]} - 1]}"
-    local pid
-    for pid in "${WORKERS[@]}"; do
-        is_gone "$pid" || { echo "worker $pid outlived the server" >&2; return 1; }
-    done
-    expect_eof "$a" 1
-    expect_eof "$b" 1
-}
-
 @test "04: SIGTERM: exit 0 within 5 s though clients hold connections; 'Server shutting down' last; no worker left" {
-    stop_with_connections_held TERM
+    start_pool
+    stops_though_clients_hold_connections TERM
+    all_gone "${WORKERS[@]}"
 }
 
 @test "04: SIGINT: exit 0 within 5 s though clients hold connections; 'Server shutting down' last; no worker left" {
-    stop_with_connections_held INT
+    start_pool
+    stops_though_clients_hold_connections INT
+    all_gone "${WORKERS[@]}"
 }
 
 @test "04: SIGTERM with no client: exit 0; banner, workers, then 'Server shutting down'; no worker left" {
     start_pool -w 3 -t 2
-    local status=0
-    stop_server TERM 10 || status=$?
-    [ "$status" -eq 0 ]
-    ((STOP_MS <= 5000))
-    read_server_output
-    [ "${#server_lines[@]}" -eq 5 ]
-    is "Server shutting down" "${server_lines[4]}"
+    sigterm_with_no_client_ends_the_output_with_the_goodbye
     all_gone "${WORKERS[@]}"
 }
 
 @test "04: SIGTERM with every thread busy and a client in the backlog: exit 0 within 5 s, no worker left" {
     start_pool -w 2 -t 1
-    hold_answered 2 held
-    local waiting
-    open_connection waiting
-    send "$waiting" 'in the backlog\n'
-    expect_no_reply "$waiting" 0.3
-    local status=0
-    stop_server TERM 10 || status=$?
-    [ "$status" -eq 0 ]
-    ((STOP_MS <= 5000))
-    read_server_output
-    is "Server shutting down" "${server_lines[${#server_lines[@]} - 1]}"
+    sigterm_with_a_client_in_the_backlog_stops_the_server 2
     all_gone "${WORKERS[@]}"
 }
 
 @test "04: complete lines sent just before SIGTERM are answered" {
     start_pool
-    local conn reply
-    open_connection conn
-    exchange "$conn" first
-    local tag=$TAG
-    send "$conn" 'last one\nand another\n'
-    kill -TERM "$SERVER_PID"
-    read_reply "$conn" reply
-    is "$tag: last one" "$reply"
-    read_reply "$conn" reply
-    is "$tag: and another" "$reply"
-    local status=0
-    stop_server TERM 10 || status=$?
-    [ "$status" -eq 0 ]
-    read_server_output
-    is "Server shutting down" "${server_lines[${#server_lines[@]} - 1]}"
+    complete_lines_sent_just_before_sigterm_are_answered
 }
 
 @test "04: complete lines sent just before SIGTERM are answered on every held connection, in every worker" {
     start_pool -w 2 -t 2
-    hold_answered 4 held
-    local i reply
-    for i in 0 1 2 3; do
-        send "${HELD[i]}" 'goodbye %d\n' "$i"
-    done
-    kill -TERM "$SERVER_PID"
-    for i in 0 1 2 3; do
-        read_reply "${HELD[i]}" reply
-        is "${HELD_TAGS[i]}: goodbye $i" "$reply"
-    done
-    local status=0
-    stop_server TERM 10 || status=$?
-    [ "$status" -eq 0 ]
+    complete_lines_sent_just_before_sigterm_are_answered_on_every_connection 4
     all_gone "${WORKERS[@]}"
 }
 
@@ -854,22 +571,7 @@ stop_with_connections_held() {
     # takes SIGTERM and signals the stop. At SIGCONT each pool thread finds its line and the stop
     # together: the stop wins, and the worker must still answer every complete line received.
     start_pool -w 2 -t 2
-    hold_answered 4 held
-    local i reply
-    kill -STOP "${WORKERS[@]}"
-    for i in 0 1 2 3; do
-        send "${HELD[i]}" 'goodbye %d\n' "$i"
-    done
-    kill -TERM "$SERVER_PID"
-    kill -CONT "${WORKERS[@]}"
-    for i in 0 1 2 3; do
-        read_reply "${HELD[i]}" reply
-        is "${HELD_TAGS[i]}: goodbye $i" "$reply"
-    done
-    local status=0
-    stop_server TERM 10 || status=$?
-    [ "$status" -eq 0 ]
-    ((STOP_MS <= 5000))
+    lines_that_arrive_while_frozen_are_answered_though_the_stop_comes_too 4 "${WORKERS[@]}"
     all_gone "${WORKERS[@]}"
 }
 
@@ -896,32 +598,22 @@ stop_with_connections_held() {
 # Bad usage and failures
 
 @test "04: -h prints the usage, -w N and -t N with their defaults 2 and 4, on stdout and exits 0" {
-    run --separate-stderr bounded 5 "$ROOT/$STAGE/server" -h
-    [ "$status" -eq 0 ]
-    [[ ${lines[0]} == "usage: server [-a ADDRESS] [-p PORT] [-i SECONDS] [-q] [-h]"*"[-w N]"*"[-t N]"* ]]
+    h_prints_the_usage_on_stdout_and_exits_0
+    [[ ${lines[0]} == *"[-w N]"*"[-t N]"* ]]
     [[ $output == *"-w N "*"(default 2;"* ]]
     [[ $output == *"-t N "*"(default 4;"* ]]
-    [ -z "$stderr" ]
 }
 
 @test "04: an unknown option is bad usage (exit 2), -m included: 04 sizes its pool with -w and -t" {
-    expect_usage_error "$STAGE" -x
-    expect_usage_error "$STAGE" -m 2
-    expect_usage_error "$STAGE" --port=5000
+    unknown_options_are_bad_usage -m
 }
 
 @test "04: an option without its value is bad usage (exit 2)" {
-    expect_usage_error "$STAGE" -p
-    expect_usage_error "$STAGE" -a
-    expect_usage_error "$STAGE" -i
-    expect_usage_error "$STAGE" -w
-    expect_usage_error "$STAGE" -t
+    options_without_their_value_are_bad_usage -w -t
 }
 
 @test "04: an extra argument is bad usage (exit 2)" {
-    expect_usage_error "$STAGE" extra
-    expect_usage_error "$STAGE" -q extra
-    expect_usage_error "$STAGE" -i 5 extra
+    extra_arguments_are_bad_usage
 }
 
 @test "04: after bad usage, the usage still gives the defaults (-w 2, -t 4), whatever came before" {
@@ -931,58 +623,33 @@ stop_with_connections_held() {
 }
 
 @test "04: a port outside 0-65535 or not a whole number is bad usage (exit 2)" {
-    expect_usage_error "$STAGE" -p 65536
-    expect_usage_error "$STAGE" -p -1
-    expect_usage_error "$STAGE" -p x
-    expect_usage_error "$STAGE" -p 80x
-    expect_usage_error "$STAGE" -p ''
+    ports_outside_0_to_65535_are_bad_usage
 }
 
 @test "04: a negative or non-numeric idle timeout is bad usage (exit 2)" {
-    expect_usage_error "$STAGE" -i -1
-    expect_usage_error "$STAGE" -i x
-    expect_usage_error "$STAGE" -i 1.5
+    bad_idle_timeouts_are_bad_usage
 }
 
 @test "04: -w below 1 or not a whole number is bad usage (exit 2)" {
-    expect_usage_error "$STAGE" -w 0
-    expect_usage_error "$STAGE" -w -1
-    expect_usage_error "$STAGE" -w x
-    expect_usage_error "$STAGE" -w 2x
-    expect_usage_error "$STAGE" -w ''
+    counts_below_1_are_bad_usage -w
 }
 
 @test "04: -t below 1 or not a whole number is bad usage (exit 2)" {
-    expect_usage_error "$STAGE" -t 0
-    expect_usage_error "$STAGE" -t -1
-    expect_usage_error "$STAGE" -t x
-    expect_usage_error "$STAGE" -t 4x
-    expect_usage_error "$STAGE" -t ''
+    counts_below_1_are_bad_usage -t
 }
 
 @test "04: a port in use: 'server: cannot listen on 127.0.0.1:PORT: Address already in use', exit 1" {
     start_pool
-    run --separate-stderr bounded 5 "$ROOT/$STAGE/server" -p "$SERVER_PORT"
-    [ "$status" -eq 1 ]
-    [ -z "$output" ]
-    is "server: cannot listen on 127.0.0.1:$SERVER_PORT: Address already in use" "$stderr"
-    run_client "$STAGE" -p "$SERVER_PORT" -c 2 -j 2 # the first server is untouched
-    [ "$status" -eq 0 ]
+    port_in_use_is_refused_with_exit_1 -c 2 -j 2
     is "$(printf '%s\n' "${WORKERS[@]}" | sort)" "$(server_children | sort)" "the server's children"
 }
 
 @test "04: a bad address: 'server: cannot listen on 999.1.1.1:...', exit 1, no worker started" {
-    run --separate-stderr bounded 30 "$ROOT/$STAGE/server" -a 999.1.1.1
-    [ "$status" -eq 1 ]
-    [ -z "$output" ]
-    [ "${#stderr_lines[@]}" -eq 1 ]
-    [[ $stderr == "server: cannot listen on 999.1.1.1:"?* ]]
+    bad_address_is_refused_with_exit_1
 }
 
 @test "04: client without -p: the usage, -j JOBS included, on stderr, exit 2" {
-    run --separate-stderr bounded 5 "$ROOT/$STAGE/client"
-    [ "$status" -eq 2 ]
-    [ -z "$output" ]
+    client_without_p_prints_its_usage_and_exits_2
     [[ $stderr == *"usage: client "*"[-j JOBS]"* ]]
 }
 
@@ -998,12 +665,7 @@ stop_with_connections_held() {
 }
 
 @test "04: client to a port nobody listens on: 'client: cannot connect to 127.0.0.1:PORT: Connection refused', exit 1" {
-    local port
-    port=$(free_port "$STAGE")
-    run_client "$STAGE" -p "$port" -c 1 -j 1
-    [ "$status" -eq 1 ]
-    [ -z "$output" ]
-    is "client: cannot connect to 127.0.0.1:$port: Connection refused" "$stderr"
+    client_to_a_port_nobody_listens_on_is_refused_with_exit_1 -c 1 -j 1
 }
 
 @test "04: clients at once (-j 4) to a port nobody listens on: one-line reasons, no summary, exit 1" {
@@ -1021,10 +683,5 @@ stop_with_connections_held() {
 
 @test "04: client with a message longer than 1024 bytes: exit 1 with a one-line reason" {
     start_pool
-    run_client "$STAGE" -p "$SERVER_PORT" -c 1 -j 1 "$TOO_LONG"
-    [ "$status" -eq 1 ]
-    [ "${#stderr_lines[@]}" -eq 1 ]
-    [[ $stderr == "client: "?* ]]
-    run_client "$STAGE" -p "$SERVER_PORT" -c 1 -j 1 # and the server goes on
-    [ "$status" -eq 0 ]
+    client_refuses_a_message_over_1024_bytes -c 1 -j 1
 }

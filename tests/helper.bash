@@ -9,6 +9,7 @@
 #                                    returns its exit status; sets SERVER_STATUS and STOP_MS
 #   read_server_output               the server's stdout so far into server_lines (an array)
 #   server_children                  the PIDs of the server's child processes, zombies included
+#   is_child_of_server PID           PID's parent is the server (asked of ps)
 #   run_client STAGE [ARG...]        run STAGE/client to its end (at most 15 s); sets status,
 #                                    output, lines, stderr, stderr_lines and CLIENT_PID, as bats's run
 #   start_client NAME STAGE [ARG...] the same in the background; finish_client NAME waits for it
@@ -254,6 +255,11 @@ server_has_lines() {
 server_children() {
     [ -n "$SERVER_PID" ] || return 0
     ps -A -o pid= -o ppid= | awk -v parent="$SERVER_PID" '$2 == parent { print $1 }'
+}
+
+# is_child_of_server PID: PID's parent is the server, as ps says.
+is_child_of_server() {
+    is "$SERVER_PID" "$(ps -o ppid= -p "$1" | tr -d ' ')" "the parent of $1"
 }
 
 # The server's children that are zombies, one a line.
