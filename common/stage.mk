@@ -17,6 +17,14 @@ WARNINGS   := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-pr
 STD_FLAGS  := -std=c11 -D_POSIX_C_SOURCE=200809L
 ALL_CFLAGS := $(STD_FLAGS) $(WARNINGS) $(CFLAGS) -I$(COMMON) -pthread
 LDLIBS     += -pthread
+# Bind every library function when the program starts, not at its first call. With lazy
+# binding each forked child looks up, and writes into its own copy of the lookup table, every
+# function the parent had not called yet: once per child, about a tenth of 02-forking's
+# connection rate (docs/02-forking.md, "What it costs"). ELF linkers (Linux, the BSDs) take
+# -z now; macOS's linker does not.
+ifneq ($(shell uname -s),Darwin)
+LINK_NOW   := -Wl,-z,now
+endif
 
 # The helpers each program needs, named so a reader can find them.
 BOTH_SRC   := $(addprefix $(COMMON)/,report.c net.c line_reader.c io.c signals.c options.c locks.c)
@@ -28,10 +36,10 @@ HEADERS    := $(wildcard $(COMMON)/*.h)
 all: server client
 
 server: $(SERVER_SRC) $(HEADERS)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(SERVER_SRC) $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $(LINK_NOW) -o $@ $(SERVER_SRC) $(LDLIBS)
 
 client: $(CLIENT_SRC) $(HEADERS)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(CLIENT_SRC) $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $(LINK_NOW) -o $@ $(CLIENT_SRC) $(LDLIBS)
 
 # This stage's bats suite.
 test: all
