@@ -10,7 +10,7 @@ setup() {
 }
 
 # A copy of the repository's top level in $BATS_TEST_TMPDIR/repo, made of symbolic links except
-# for docs/, whose pages are copied so that a test can alter one. The checker is copied too, so
+# for docs/, whose files are copied so that a test can alter a page. The checker is copied too, so
 # that it takes the copy as the repository's root.
 copy_repo() {
     local copy="$BATS_TEST_TMPDIR/repo"
@@ -27,7 +27,7 @@ copy_repo() {
         [ "${entry##*/}" = docs ] || ln -s "$entry" "$copy/tests/${entry##*/}"
     done
     cp "$ROOT"/tests/docs/* "$copy/tests/docs/"
-    cp "$ROOT"/docs/*.md "$copy/docs/"
+    cp -R "$ROOT"/docs/. "$copy/docs/"
     COPY=$copy
 }
 
