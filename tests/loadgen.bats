@@ -236,3 +236,37 @@ check_stage() {
     [[ $output == *"ref &lt;&amp;&gt;"* ]]
     [[ $output == *"not built"* ]]
 }
+
+@test "interleave.sh alternates the load between two servers and prints the median ratio" {
+    run "$BENCH/interleave.sh" -r 3 -d 0.2 -c 2 -- "$BENCH/ref_server" -t 2 -- "$BENCH/fake_server"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ "${#lines[@]}" -eq 5 ]
+    [ "${lines[0]}" = "round  A conn/s  B conn/s  A/B" ]
+    local i ratios=()
+    for i in 1 2 3; do
+        [[ ${lines[$i]} =~ ^\ +$i\ +([1-9][0-9]*)\ +([1-9][0-9]*)\ +([0-9]+\.[0-9][0-9])$ ]]
+        # The ratio printed is the ratio of the two rates printed.
+        [ "$(awk -v a="${BASH_REMATCH[1]}" -v b="${BASH_REMATCH[2]}" 'BEGIN { printf "%.2f", a / b }')" = "${BASH_REMATCH[3]}" ]
+        ratios+=("${BASH_REMATCH[3]}")
+    done
+    local sorted
+    sorted=($(printf '%s\n' "${ratios[@]}" | sort -n))
+    [ "${lines[4]}" = "median A/B over 3 rounds: ${sorted[1]} (lowest ${sorted[0]}, highest ${sorted[2]})" ]
+}
+
+@test "interleave.sh reports no ratio when a server answers wrongly" {
+    run "$BENCH/interleave.sh" -r 2 -d 0.2 -c 2 -- "$BENCH/ref_server" -- "$BENCH/fake_server" -b wrong
+    [ "$status" -eq 1 ]
+    [[ $output == *"interleave: loadgen against port "* ]]
+    [[ $output != *"median"* ]]
+}
+
+@test "interleave.sh needs two servers, and says how it is used" {
+    run "$BENCH/interleave.sh" -- "$BENCH/ref_server"
+    [ "$status" -eq 2 ]
+    [[ $output == *"interleave.sh [-r ROUNDS]"* ]]
+    run "$BENCH/interleave.sh" -r 0 -- "$BENCH/ref_server" -- "$BENCH/ref_server"
+    [ "$status" -eq 2 ]
+    [[ $output == *"-r takes a whole number"* ]]
+}

@@ -386,6 +386,10 @@ awk -F'\t' '
     echo
     cat "$tmp/targets.md"
     echo
+    echo "The rows were measured one after another, so a busy moment of the machine can favour"
+    echo "one side of a ratio. To check one, run the pair at once with the load alternating, e.g."
+    echo "\`tests/bench/interleave.sh -- 02-forking/server -- python3 tests/bench/python_servers.py forking\`."
+    echo
     echo "Latency: from the connect (or the write of a later line) to the end of its reply."
     echo "CPU: the server's user + system seconds, children and threads included (getrusage"
     echo "RUSAGE_CHILDREN after it exits), over the connections of both conn/s runs."

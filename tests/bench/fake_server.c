@@ -17,11 +17,12 @@
 enum { LINE_LIMIT = 1024 };
 
 static const char usage_text[] =
-    "usage: fake_server [-p PORT] [-g GOOD_LINES] [-b BEHAVIOUR]\n"
+    "usage: fake_server [-p PORT] [-g GOOD_LINES] [-b BEHAVIOUR] [-q]\n"
     "  -p PORT        port on 127.0.0.1 (default 0: the kernel picks)\n"
     "  -g GOOD_LINES  answer this many lines correctly first (default 0)\n"
     "  -b BEHAVIOUR   then: good (default), wrong (a changed byte), notag (\": LINE\"),\n"
-    "                 twice (two replies), drop (close without replying), silent (never reply)\n";
+    "                 twice (two replies), drop (close without replying), silent (never reply)\n"
+    "  -q             accepted, as the stages' servers take it; this server never logs\n";
 
 enum behaviour { GOOD, WRONG, NOTAG, TWICE, DROP, SILENT };
 
@@ -99,7 +100,7 @@ int main(int argc, char **argv)
 {
     long port = 0;
     int option;
-    while ((option = getopt(argc, argv, "p:g:b:h")) != -1) {
+    while ((option = getopt(argc, argv, "p:g:b:qh")) != -1) {
         switch (option) {
         case 'p': port = strtol(optarg, NULL, 10); break;
         case 'g': good_lines = strtol(optarg, NULL, 10); break;
@@ -115,6 +116,7 @@ int main(int argc, char **argv)
                 return 2;
             }
             break;
+        case 'q': break;
         case 'h': fputs(usage_text, stdout); return 0;
         default: fputs(usage_text, stderr); return 2;
         }
