@@ -34,11 +34,15 @@ struct connection {
     char peer[ADDRESS_TEXT_MAX]; /* for messages on stderr; filled in by peer_name() */
 };
 
-/* The client's address, looked up the first time a message needs it. */
+/* The client's address, looked up the first time a message needs it. It leaves errno as it
+   found it: a caller may pass errno to report_error in the same call, and C does not say
+   whether that argument is read before or after peer_name's own system calls run. */
 static const char *peer_name(struct connection *conn)
 {
+    int saved_errno = errno;
     if (conn->peer[0] == '\0' && peer_address(conn->fd, conn->peer, sizeof conn->peer) < 0)
         snprintf(conn->peer, sizeof conn->peer, "(unknown)");
+    errno = saved_errno;
     return conn->peer;
 }
 
@@ -109,8 +113,7 @@ static bool send_reply(struct connection *conn, const char *line, size_t length)
     if (!conn->options->quiet)
         log_response(conn->tag, line, length);
     if (write_all(conn->fd, reply, tag_length + 2 + length + 1, conn->options->idle_ms) < 0) {
-        int error = errno; /* saved: peer_name() may make a system call of its own */
-        report_error(error, "server: client %s: cannot send reply", peer_name(conn));
+        report_error(errno, "server: client %s: cannot send reply", peer_name(conn));
         return false;
     }
     return true;
@@ -208,8 +211,7 @@ void serve_connection(int client_fd, const char *tag, const struct server_option
     line_reader_init(&conn.reader, LINE_LIMIT);
     /* Non-blocking, so that no read or write can hang past the idle timeout or a stop. */
     if (set_nonblocking(client_fd) < 0) {
-        int error = errno; /* saved: peer_name() may make a system call of its own */
-        report_error(error, "server: client %s", peer_name(&conn));
+        report_error(errno, "server: client %s", peer_name(&conn));
         return;
     }
     for (;;) {
@@ -235,8 +237,7 @@ void serve_connection(int client_fd, const char *tag, const struct server_option
         if (n < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK)
                 continue; /* woken for nothing; wait again */
-            int error = errno; /* saved: peer_name() may make a system call of its own */
-            report_error(error, "server: client %s: read", peer_name(&conn));
+            report_error(errno, "server: client %s: read", peer_name(&conn));
             return; /* ECONNRESET: the client vanished; its half line goes with it */
         }
         if (!answer_complete_lines(&conn))
