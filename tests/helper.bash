@@ -3,8 +3,9 @@
 # Needs bash 4.1 or later ({fd} redirections), ps, od, cmp, and a C compiler (the one that built
 # the servers) for tcp_talk, a tiny client compiled on first use. No python.
 #
-#   start_server STAGE [OPTION...]   start STAGE/server, wait for its banner; sets SERVER_PID,
-#                                    SERVER_PORT, SERVER_ADDRESS, SERVER_BANNER, SERVER_OUT, SERVER_ERR
+#   start_server STAGE [OPTION...]   start STAGE/server ($SERVER_BINARY instead, if set), wait for
+#                                    its banner; sets SERVER_PID, SERVER_PORT, SERVER_ADDRESS,
+#                                    SERVER_BANNER, SERVER_OUT, SERVER_ERR
 #   stop_server [SIGNAL [SECONDS]]   signal it (TERM), wait at most SECONDS (10) for it to exit;
 #                                    returns its exit status; sets SERVER_STATUS and STOP_MS
 #   read_server_output               the server's stdout so far into server_lines (an array)
@@ -24,6 +25,8 @@
 #   close_connection FD
 #   wait_until SECONDS COMMAND...    poll COMMAND until it succeeds; fail after SECONDS
 #   bounded SECONDS COMMAND...       run COMMAND, kill it after SECONDS (status 124 then)
+#   start_tracked COMMAND...         start COMMAND in the background, killed at teardown; PID in
+#                                    TRACKED_PID (redirect the call to redirect COMMAND)
 #   is_running PID / is_gone PID     alive and not a zombie / no such process at all
 #   never_within SECONDS COMMAND...  COMMAND stays false for SECONDS
 #   expect_replies FILE TEXT...      FILE is exactly "TAG: TEXT\n" per TEXT (check_tag judges TAG)
@@ -143,14 +146,22 @@ close_held_fds() {
     done
 }
 
+# start_tracked COMMAND [ARG...]: start COMMAND in the background, without the connections the
+# test holds (nor bats's descriptor 3), to be killed at teardown if it still runs. Its PID in
+# TRACKED_PID. Redirect the call to redirect the command: start_tracked CMD >OUT 2>ERR.
+start_tracked() {
+    ( close_held_fds; exec "$@" ) 3>&- &
+    TRACKED_PID=$!
+    TRACKED_PIDS+=("$TRACKED_PID")
+}
+
 # bounded SECONDS COMMAND...: run COMMAND (its stdin, stdout and stderr are ours) and return its
 # status; if it is still running after SECONDS, kill it and return 124.
 bounded() {
     local limit=$1
     shift
-    ( close_held_fds; exec "$@" ) 3>&- &
-    local pid=$!
-    TRACKED_PIDS+=("$pid")
+    start_tracked "$@"
+    local pid=$TRACKED_PID
     if ! wait_until "$limit" has_exited "$pid" 2>/dev/null; then
         echo "bounded: $1 still running after $limit s; killed" >&2
         kill -KILL "$pid" 2>/dev/null || true
@@ -168,17 +179,17 @@ bounded() {
 # start_server STAGE [OPTION...]: start STAGE/server in the background, its stdout and stderr
 # into files, and wait (at most 10 s) for the first line of its stdout, the banner
 # "Server listening on ADDRESS:PORT (PID N)", which says it is ready. Checks the banner's form and
-# that N is the PID we started.
+# that N is the PID we started. SERVER_BINARY, if set, is run instead of STAGE/server (another
+# build of it, say with a sanitizer).
 start_server() {
     local stage=$1
     shift
     SERVER_OUT="$BATS_TEST_TMPDIR/${SERVER_NAME:-server}.out"
     SERVER_ERR="$BATS_TEST_TMPDIR/${SERVER_NAME:-server}.err"
-    ( close_held_fds; exec "$ROOT/$stage/server" "$@" ) >"$SERVER_OUT" 2>"$SERVER_ERR" 3>&- </dev/null &
-    SERVER_PID=$!
+    start_tracked "${SERVER_BINARY:-$ROOT/$stage/server}" "$@" >"$SERVER_OUT" 2>"$SERVER_ERR" </dev/null
+    SERVER_PID=$TRACKED_PID
     SERVER_PORT=
     SERVER_STATUS=
-    TRACKED_PIDS+=("$SERVER_PID")
     # Readiness: the banner is a whole first line (the file holds a '\n'), or the server died.
     if ! wait_until 10 _banner_or_exit; then
         echo "start_server: no banner from $stage/server $* within 10 s" >&2
@@ -312,10 +323,8 @@ run_client() {
 start_client() {
     local name=$1 stage=$2
     shift 2
-    ( close_held_fds; exec "$ROOT/$stage/client" "$@" ) \
-        >"$(client_out "$name")" 2>"$(client_err "$name")" 3>&- </dev/null &
-    CLIENT_PID=$!
-    TRACKED_PIDS+=("$CLIENT_PID")
+    start_tracked "$ROOT/$stage/client" "$@" >"$(client_out "$name")" 2>"$(client_err "$name")" </dev/null
+    CLIENT_PID=$TRACKED_PID
     printf -v "CLIENT_PID_$name" '%s' "$CLIENT_PID"
 }
 
@@ -637,7 +646,8 @@ expect_eof() {
 
 close_connection() {
     local fd=$1 i
-    exec {fd}>&- 2>/dev/null || true
+    # In braces: a bare `exec {fd}>&- 2>/dev/null` would send the test's stderr to /dev/null too.
+    { exec {fd}>&-; } 2>/dev/null || true
     for i in "${!HELD_FDS[@]}"; do
         [ "${HELD_FDS[$i]}" = "$1" ] && unset 'HELD_FDS[i]'
     done

@@ -7,7 +7,8 @@
 #                                 reply; their fds in HELD, the replies' tags in HELD_TAGS
 #   tag_of REPLY MESSAGE          print TAG if REPLY is exactly "TAG: MESSAGE", else fail
 #   announced_workers             the worker PIDs of 04's "Server started worker PID N ..." lines
-#   wait_for_workers COUNT        wait (at most 5 s) until COUNT such lines are printed
+#   wait_for_workers COUNT [SECONDS]  wait (at most SECONDS, default 5) until COUNT such lines
+#                                 are printed
 #   all_exited PID...             every PID has exited (or is a zombie)
 #   all_gone PID...               no such process left for any PID, not even a zombie
 #   sigpipe_ignored PID           PID ignores or catches SIGPIPE (Linux: /proc/PID/status)
@@ -84,10 +85,11 @@ _workers_announced_at_least() {
     [ "$(announced_workers | wc -l)" -ge "$1" ]
 }
 
-# wait_for_workers COUNT: wait until the supervisor has announced COUNT workers (at most 5 s).
-# Each worker is announced right after its fork, so its PID is then a child of the server.
+# wait_for_workers COUNT [SECONDS]: wait until the supervisor has announced COUNT workers (at
+# most SECONDS, default 5). Each worker is announced right after its fork, so its PID is then a
+# child of the server.
 wait_for_workers() {
-    wait_until 5 _workers_announced_at_least "$1"
+    wait_until "${2:-5}" _workers_announced_at_least "$1"
 }
 
 all_exited() {

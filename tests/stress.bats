@@ -136,6 +136,8 @@ out_of_descriptors() {
     start_server_with_fd_limit 32 "$@" -q -i 30
     local fifo=$BATS_TEST_TMPDIR/hold.in
     mkfifo "$fifo"
+    # Not start_tracked: opening the FIFO for reading waits for a writer, so it must happen in
+    # the background process, not in this shell before the call.
     (close_held_fds; exec "$ROOT/tests/bench/loadgen" -p "$SERVER_PORT" -H 100 -T 3) \
         <"$fifo" >"$BATS_TEST_TMPDIR/hold.out" 2>"$BATS_TEST_TMPDIR/hold.err" 3>&- &
     local holder=$!
@@ -232,10 +234,9 @@ never_reading() {
     shift
     start_server "$stage" -q -i "$idle" "$@"
     local out=$BATS_TEST_TMPDIR/noread.out
-    (close_held_fds; exec "$(rude_client_path)" noread -p "$SERVER_PORT" -T 30) \
-        >"$out" 2>"$BATS_TEST_TMPDIR/noread.err" 3>&- &
-    local rude=$!
-    TRACKED_PIDS+=("$rude")
+    start_tracked "$(rude_client_path)" noread -p "$SERVER_PORT" -T 30 \
+        >"$out" 2>"$BATS_TEST_TMPDIR/noread.err"
+    local rude=$TRACKED_PID
     wait_until 20 grep -q '^blocked after' "$out"
     cat "$out"
     local start
@@ -290,10 +291,8 @@ never_reading() {
     workers=($(announced_workers))
     victim=${workers[0]}
     # Load while the worker dies: some of its connections die with it, so this run may fail.
-    (close_held_fds; exec "$ROOT/tests/bench/loadgen" -p "$SERVER_PORT" -c 16 -d 2 -l 5 -T 10) \
-        >/dev/null 2>&1 3>&- &
-    local load=$!
-    TRACKED_PIDS+=("$load")
+    start_tracked "$ROOT/tests/bench/loadgen" -p "$SERVER_PORT" -c 16 -d 2 -l 5 -T 10 >/dev/null 2>&1
+    local load=$TRACKED_PID
     kill -KILL "$victim"
     wait_until 5 server_printed "Server worker PID $victim was killed by signal 9; starting a new one"
     wait_for_workers 3
@@ -320,10 +319,8 @@ never_reading() {
     local conn
     open_connection conn
     send "$conn" 'half a li'
-    (close_held_fds; exec "$ROOT/tests/bench/loadgen" -p "$SERVER_PORT" -c 8 -d 5 -l 5 -T 10) \
-        >/dev/null 2>&1 3>&- &
-    local load=$!
-    TRACKED_PIDS+=("$load")
+    start_tracked "$ROOT/tests/bench/loadgen" -p "$SERVER_PORT" -c 8 -d 5 -l 5 -T 10 >/dev/null 2>&1
+    local load=$TRACKED_PID
     kill -KILL "$SERVER_PID"
     wait_until 5 has_exited "$SERVER_PID"
     # The workers see the stop pipe's end of file and stop, within the contract's 5 seconds.
