@@ -5,9 +5,8 @@ load exercise_helper
 
 @test "02-1: at the stop, 02's server prints how many clients it served" {
     start_server 02-forking
-    client 02-forking -c 3
-    client 02-forking -c 2
-    stop_server
-    [ "$SERVER_STATUS" -eq 0 ]
+    client_ok 02-forking -c 3
+    client_ok 02-forking -c 2
+    stop_server TERM 6 # it exits, with status 0, within 6 s
     expect_before_shutdown "Server served 5 clients"
 }

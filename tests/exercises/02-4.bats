@@ -5,8 +5,7 @@ load exercise_helper
 
 @test "02-4: six clients in turn are served by at most two children with -m 2" {
     start_server 02-forking -m 2
-    sleep 0.3
-    client 02-forking -c 6
+    client_ok 02-forking -c 6
     local tags
     tags=$(reply_tags | sort -u)
     echo "reply tags: $tags"
@@ -15,11 +14,10 @@ load exercise_helper
         echo "the parent served a client itself"
         return 1
     fi
-    stop_server
-    [ "$SERVER_STATUS" -eq 0 ]
+    stop_server TERM 6
     local pid
     for pid in $tags; do
-        if alive "$pid"; then
+        if is_running "$pid"; then
             echo "child $pid outlived the server"
             return 1
         fi
@@ -28,18 +26,16 @@ load exercise_helper
 
 @test "02-4: with a connection held open, another client is still served" {
     start_server 02-forking -m 2
-    sleep 0.3
-    exec 5<>"/dev/tcp/127.0.0.1/$PORT"
-    printf 'held\n' >&5
-    local reply
-    read -r -t 2 reply <&5
-    client 02-forking -c 3
+    local conn reply
+    open_connection conn
+    send "$conn" 'held\n'
+    read_reply "$conn" reply 2
+    client_ok 02-forking -c 3
     local held=${reply%%:*}
     if reply_tags | grep -qx "$held"; then
         echo "the child busy with the held connection ($held) served another client"
         return 1
     fi
-    exec 5>&-
-    stop_server
-    [ "$SERVER_STATUS" -eq 0 ]
+    close_connection "$conn"
+    stop_server TERM 6
 }

@@ -4,9 +4,14 @@
 # Thread-M.
 load exercise_helper
 
+# has_threads_at_least PID N: PID runs N threads or more.
+has_threads_at_least() {
+    [ "$(thread_count "$1")" -ge "$2" ]
+}
+
 @test "03-3: five clients in turn are served by Thread-1 and Thread-2 only, with -m 2" {
     start_server 03-threading -m 2
-    client 03-threading -c 5
+    client_ok 03-threading -c 5
     local tags
     tags=$(reply_tags | sort -u)
     echo "reply tags: $tags"
@@ -14,30 +19,28 @@ load exercise_helper
         echo "a reply came from another thread than Thread-1 or Thread-2"
         return 1
     fi
-    stop_server
-    [ "$SERVER_STATUS" -eq 0 ]
+    stop_server TERM 6
 }
 
 @test "03-3: the pool's threads exist before the first client (Linux)" {
     [ -d /proc/self/task ] || skip "no /proc here"
     start_server 03-threading -m 3
-    sleep 0.3
-    local threads
-    threads=$(ls "/proc/$SERVER_PID/task" | wc -l)
-    echo "threads before any client: $threads"
-    [ "$threads" -ge 4 ]
-    stop_server
-    [ "$SERVER_STATUS" -eq 0 ]
+    # The main thread and the pool's three, within 0.3 s of the start.
+    if ! wait_until 0.3 has_threads_at_least "$SERVER_PID" 4; then
+        echo "threads before any client: $(thread_count "$SERVER_PID")"
+        return 1
+    fi
+    stop_server TERM 6
 }
 
 @test "03-3: with a connection held open, another client is still served" {
     start_server 03-threading -m 2
-    exec 5<>"/dev/tcp/127.0.0.1/$PORT"
-    printf 'held\n' >&5
-    local reply
-    read -r -t 2 reply <&5
-    client 03-threading -c 3
-    exec 5>&-
+    local conn reply
+    open_connection conn
+    send "$conn" 'held\n'
+    read_reply "$conn" reply 2
+    client_ok 03-threading -c 3
+    close_connection "$conn"
     case "$reply" in
     Thread-[12]": held") ;;
     *)
@@ -49,6 +52,5 @@ load exercise_helper
         echo "the thread busy with the held connection served another client"
         return 1
     fi
-    stop_server
-    [ "$SERVER_STATUS" -eq 0 ]
+    stop_server TERM 6
 }
