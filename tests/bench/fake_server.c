@@ -141,7 +141,7 @@ int main(int argc, char **argv)
     address.sin_port = htons((unsigned short)port);
     socklen_t length = sizeof address;
     if (bind(listen_fd, (struct sockaddr *)&address, sizeof address) < 0 ||
-        listen(listen_fd, 128) < 0 ||
+        listen(listen_fd, SOMAXCONN) < 0 ||
         getsockname(listen_fd, (struct sockaddr *)&address, &length) < 0) {
         perror("fake_server: cannot listen");
         return 1;

@@ -15,6 +15,7 @@ usage: python3 python_servers.py forking|threading|iterative [-a ADDRESS] [-p PO
 import argparse
 import os
 import signal
+import socket
 import socketserver
 import sys
 import threading
@@ -48,10 +49,10 @@ class EchoHandler(socketserver.StreamRequestHandler):
 class Settings:
     """What every model below shares: the backlog, the quiet flag."""
 
-    # The C stages listen with a backlog of 128; socketserver's default is 5. With 8 clients
-    # connecting at once, 5 drops SYNs and costs a 1 s retransmission: that would measure the
-    # backlog, not the model.
-    request_queue_size = 128
+    # The C stages listen with the system's largest backlog, SOMAXCONN; socketserver's default
+    # is 5. With 8 clients connecting at once, 5 drops SYNs and costs a 1 s retransmission:
+    # that would measure the backlog, not the model.
+    request_queue_size = socket.SOMAXCONN
     allow_reuse_address = True
     quiet = False
 
