@@ -189,6 +189,42 @@ has_children() {
     at_most_40_at_once_the_41st_waits has_children 40
 }
 
+# The number of memory mappings of a running process, from /proc (Linux).
+mappings_of() {
+    wc -l <"/proc/$1/maps" | tr -d ' '
+}
+
+# Can this machine link a C program statically? (Fedora needs glibc-static; macOS cannot.)
+static_linking_works() {
+    printf 'int main(void) { return 0; }\n' >"$BATS_TEST_TMPDIR/empty.c"
+    "${CC:-cc}" -static -o "$BATS_TEST_TMPDIR/empty" "$BATS_TEST_TMPDIR/empty.c" 2>/dev/null
+}
+
+@test "02: make server-static links the same server statically: fewer mappings, no shared library, same replies" {
+    [ "$(uname -s)" = Linux ] || skip "the mappings are read from /proc (Linux only)"
+    [ -z "${CHECK_SANITIZER:-}" ] || skip "a $CHECK_SANITIZER-sanitized build cannot be linked statically"
+    static_linking_works || skip "no static C library here (Debian: libc6-dev; Fedora: glibc-static)"
+    run make -s -C "$ROOT/$STAGE" server-static
+    is 0 "$status" "make server-static's exit status; its output: $output"
+
+    start_server "$STAGE"
+    local dynamic_mappings
+    dynamic_mappings=$(mappings_of "$SERVER_PID")
+    expect_clean_stop
+
+    SERVER_BINARY="$ROOT/$STAGE/server-static" start_server "$STAGE"
+    # The lesson of docs/02-forking.md's "What it costs": what each fork copies, and each exit
+    # tears down, is the parent's mappings; a static program has no loader and no libc.so.
+    run grep -E 'ld-linux|ld-musl|libc\.so' "/proc/$SERVER_PID/maps"
+    is 1 "$status" "grep's exit status over the static server's mappings (1: no shared library); found: $output"
+    local static_mappings
+    static_mappings=$(mappings_of "$SERVER_PID")
+    ((static_mappings < dynamic_mappings)) ||
+        { echo "static: $static_mappings mappings, dynamic: $dynamic_mappings" >&2; return 1; }
+    one_client_prints_its_three_lines -c 1 # answered by a child's PID, as ever
+    expect_clean_stop
+}
+
 # ---------------------------------------------------------------------------------------------
 # The wire protocol
 
