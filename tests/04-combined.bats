@@ -7,6 +7,10 @@
 # is /work/shared/CONTRACT.md; helper.bash and pool_helper.bash say what the helpers do,
 # contract_cases.bash what the cases shared with the other stages check.
 
+# bats's run sets status, output, lines, stderr and stderr_lines; helper.bash's
+# read_server_output sets server_lines. shellcheck cannot follow bats's `load`.
+# shellcheck disable=SC2154
+
 bats_require_minimum_version 1.5.0
 
 load helper
@@ -48,7 +52,7 @@ start_pool() {
     done
     start_server "$STAGE" "$@"
     wait_for_workers "$count"
-    WORKERS=($(announced_workers))
+    mapfile -t WORKERS < <(announced_workers)
     [ "${#WORKERS[@]}" -eq "$count" ]
 }
 
@@ -375,7 +379,8 @@ expect_summary() {
         wait_until 5 server_printed "Server worker PID $pid was killed by signal 9; starting a new one"
     done
     wait_for_workers 6
-    local new=($(announced_workers | tail -n 3))
+    local new
+    mapfile -t new < <(announced_workers | tail -n 3)
     for pid in "${new[@]}"; do
         is_child_of_server "$pid"
     done

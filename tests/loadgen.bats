@@ -4,6 +4,10 @@
 # Its fake server (tests/bench/fake_server.c) answers correctly or misbehaves on demand; a
 # real stage server, where one is built, checks the counts against the real thing.
 
+# bats's run sets status, output, lines, stderr and stderr_lines; helper.bash's
+# read_server_output sets server_lines. shellcheck cannot follow bats's `load`.
+# shellcheck disable=SC2154
+
 bats_require_minimum_version 1.5.0
 
 ROOT="$(cd "$BATS_TEST_DIRNAME/.." && pwd)"
@@ -251,7 +255,7 @@ check_stage() {
         ratios+=("${BASH_REMATCH[3]}")
     done
     local sorted
-    sorted=($(printf '%s\n' "${ratios[@]}" | sort -n))
+    mapfile -t sorted < <(printf '%s\n' "${ratios[@]}" | sort -n)
     [ "${lines[4]}" = "median A/B over 3 rounds: ${sorted[1]} (lowest ${sorted[0]}, highest ${sorted[2]})" ]
 }
 

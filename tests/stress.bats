@@ -13,6 +13,10 @@
 # Every wait is bounded; the only fixed waits measure something (the CPU used while the
 # server is out of descriptors).
 
+# bats's run sets status, output, lines, stderr and stderr_lines; helper.bash's
+# read_server_output sets server_lines. shellcheck cannot follow bats's `load`.
+# shellcheck disable=SC2154
+
 bats_require_minimum_version 1.5.0
 
 load helper
@@ -288,7 +292,7 @@ never_reading() {
     start_server 04-combined -q -w 2 -t 4
     wait_for_workers 2
     local workers victim
-    workers=($(announced_workers))
+    mapfile -t workers < <(announced_workers)
     victim=${workers[0]}
     # Load while the worker dies: some of its connections die with it, so this run may fail.
     start_tracked "$ROOT/tests/bench/loadgen" -p "$SERVER_PORT" -c 16 -d 2 -l 5 -T 10 >/dev/null 2>&1
@@ -298,7 +302,7 @@ never_reading() {
     wait_for_workers 3
     wait_until 15 has_exited "$load"
     wait "$load" || true
-    workers=($(announced_workers))
+    mapfile -t workers < <(announced_workers)
     is_running "${workers[1]}"
     is_running "${workers[2]}"
     has_exited "$victim"
@@ -314,7 +318,7 @@ never_reading() {
     start_server 04-combined -q -w 3 -t 2
     wait_for_workers 3
     local workers
-    workers=($(announced_workers))
+    mapfile -t workers < <(announced_workers)
     # A connection in the middle of a line, and load, so that workers are busy when it happens.
     local conn
     open_connection conn

@@ -7,7 +7,7 @@
 #   2  03-threading and 04-combined built with ThreadSanitizer, then their suites: no data race
 #   3  valgrind over a scripted session of each stage: no memory error, no definite leak
 #   4  the line reader's fuzzer, for a short time over the seed corpus
-#   5  cppcheck and clang-tidy over the sources: no finding
+#   5  cppcheck and clang-tidy over the C sources, shellcheck over the scripts: no finding
 #
 # STEP: run only these steps (default: all five), e.g. `tests/check/check.sh 2 3`.
 # Environment:
@@ -204,7 +204,7 @@ step_title=(
     "TSan over the 03 and 04 suites"
     "valgrind over a scripted session of each stage"
     "fuzzing the line reader"
-    "static analysis: cppcheck and clang-tidy"
+    "static analysis: cppcheck, clang-tidy and shellcheck"
 )
 
 step_1() {
@@ -332,7 +332,8 @@ step_4() {
 }
 
 step_5() {
-    echo "cppcheck and clang-tidy over common/, the selected stages and tests/check/."
+    echo "cppcheck and clang-tidy over common/, the selected stages and tests/check/; shellcheck"
+    echo "over every shell script and bats file."
     echo "Catches what no test reached: leaks and NULL dereferences on error paths, unchecked"
     echo "results, thread-unsafe calls in threaded code, suspicious constructs. The checks chosen"
     echo "and why: .clang-tidy, tests/check/cppcheck-suppressions.txt and docs/check.md."
@@ -383,6 +384,7 @@ step_5() {
         local file i=0 pids=() files=()
         for file in "${sources[@]}" "${tools[@]}"; do
             local extra=()
+            # shellcheck disable=SC2054 # --checks takes one comma-separated list
             case $file in
             common/options.c) extra=(--checks=-concurrency-mt-unsafe) ;;
             tests/check/*) extra=(--checks=-concurrency-mt-unsafe,-readability-function-cognitive-complexity) ;;
@@ -417,13 +419,31 @@ step_5() {
         echo "check.sh: clang-tidy is not installed (apt-get install clang-tidy; brew install llvm)"
     fi
 
+    if command -v shellcheck >/dev/null 2>&1; then
+        ran=$((ran + 1))
+        echo "check.sh: shellcheck $(shellcheck --version | sed -n 's/^version: //p')"
+        # Severity "warning" and up: the "info" notes are mostly about variables that bats's
+        # run sets in a subshell, which shellcheck cannot see. -x follows `source`. A disable
+        # comment in a file says why, beside it.
+        local scripts=(.ci/run tests/run-bats common/*.sh tests/*.bats tests/*.bash
+            tests/*/*.sh tests/*/*.bash tests/exercises/*.bats)
+        if ! shellcheck -x -S warning "${scripts[@]}"; then
+            failed=1
+            echo "check.sh: shellcheck found the problems above"
+        else
+            echo "check.sh: shellcheck: no finding in ${#scripts[@]} files"
+        fi
+    else
+        echo "check.sh: shellcheck is not installed (apt-get install shellcheck; brew install shellcheck)"
+    fi
+
     if [ "$failed" -ne 0 ]; then
         step_note="static analysis found problems (above)"
         return 1
     fi
-    if [ "$ran" -lt 2 ]; then
-        [ "$ran" -eq 1 ] && echo "check.sh: one of the two analysers ran, and found nothing"
-        missing_tool "cppcheck or clang-tidy" "see above"
+    if [ "$ran" -lt 3 ]; then
+        [ "$ran" -gt 0 ] && echo "check.sh: $ran of the three analysers ran, and found nothing"
+        missing_tool "cppcheck, clang-tidy or shellcheck" "see above"
         return $?
     fi
 }

@@ -56,9 +56,11 @@ probe() {
 
 if probe fuzzer -fsanitize=fuzzer,address,undefined; then
     mode=libfuzzer
+    # shellcheck disable=SC2054 # the commas are inside one option, -fsanitize=LIST
     sanitize=(-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all)
 elif probe main -fsanitize=address,undefined; then
     mode=standalone
+    # shellcheck disable=SC2054 # the commas are inside one option, -fsanitize=LIST
     sanitize=(-fsanitize=address,undefined -fno-sanitize-recover=all)
     echo "fuzz.sh: $cc cannot build a libFuzzer target (clang can; on Debian its runtime is in"
     echo "         libclang-rt-14-dev or the libclang-rt-dev of your clang); using the standalone"

@@ -7,6 +7,7 @@ load exercise_helper
 
 # 12 connections at once, each sending 5 lines and reading the 5 replies.
 send_load() {
+    # shellcheck disable=SC2034 # reply is set by read_reply, by name
     local _ conn reply conns=()
     for _ in 1 2 3 4 5 6 7 8 9 10 11 12; do
         open_connection conn
