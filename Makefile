@@ -56,3 +56,4 @@ help:
 	@echo "make format   reformat the C sources (needs clang-format)"
 	@echo "make clean    remove what make built"
 	@echo "In a stage folder: make, make run, make test for that stage alone."
+	@echo "  also make trace (its system calls, Linux) and make server-static (docs/02-forking.md)."
