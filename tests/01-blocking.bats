@@ -3,10 +3,6 @@
 # is tagged with the server's own PID. The contract is /work/shared/CONTRACT.md; helper.bash
 # says what the helpers do, contract_cases.bash what the cases shared with the other stages check.
 
-# bats's run sets status, output, lines, stderr and stderr_lines; helper.bash's
-# read_server_output sets server_lines. shellcheck cannot follow bats's `load`.
-# shellcheck disable=SC2154
-
 bats_require_minimum_version 1.5.0
 
 load helper

@@ -7,10 +7,6 @@
 # is /work/shared/CONTRACT.md; helper.bash and pool_helper.bash say what the helpers do,
 # contract_cases.bash what the cases shared with the other stages check.
 
-# bats's run sets status, output, lines, stderr and stderr_lines; helper.bash's
-# read_server_output sets server_lines. shellcheck cannot follow bats's `load`.
-# shellcheck disable=SC2154
-
 bats_require_minimum_version 1.5.0
 
 load helper

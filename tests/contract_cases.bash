@@ -89,9 +89,6 @@
 
 # Many variables here are set for the tests that load this file to read.
 # shellcheck disable=SC2034
-# bats's run sets status, output, lines, stderr and stderr_lines; helper.bash's
-# read_server_output sets server_lines. shellcheck cannot follow bats's `load`.
-# shellcheck disable=SC2154
 
 LONGEST=$(printf '%1024s' '' | tr ' ' x)  # a line at the limit: 1024 bytes
 TOO_LONG=$(printf '%1025s' '' | tr ' ' x) # one byte over

@@ -4,10 +4,6 @@
 # Its fake server (tests/bench/fake_server.c) answers correctly or misbehaves on demand; a
 # real stage server, where one is built, checks the counts against the real thing.
 
-# bats's run sets status, output, lines, stderr and stderr_lines; helper.bash's
-# read_server_output sets server_lines. shellcheck cannot follow bats's `load`.
-# shellcheck disable=SC2154
-
 bats_require_minimum_version 1.5.0
 
 ROOT="$(cd "$BATS_TEST_DIRNAME/.." && pwd)"

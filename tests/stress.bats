@@ -13,10 +13,6 @@
 # Every wait is bounded; the only fixed waits measure something (the CPU used while the
 # server is out of descriptors).
 
-# bats's run sets status, output, lines, stderr and stderr_lines; helper.bash's
-# read_server_output sets server_lines. shellcheck cannot follow bats's `load`.
-# shellcheck disable=SC2154
-
 bats_require_minimum_version 1.5.0
 
 load helper

@@ -12,9 +12,6 @@
 #   clock_ticks                     clock ticks per second
 #   count_in FILE REGEX             how many lines of FILE match the extended REGEX
 
-# bats's run sets output. shellcheck cannot follow bats's `load`.
-# shellcheck disable=SC2154
-
 # The compiled rude_client's path, building it if needed (once per bats run).
 rude_client_path() {
     local dir=${BATS_RUN_TMPDIR:-${BATS_TMPDIR:-/tmp}}
