@@ -16,7 +16,7 @@
 static void serve_clients(int listen_fd, const struct server_options *options)
 {
     char tag[TAG_MAX];
-    snprintf(tag, sizeof tag, "%ld", (long)getpid());
+    tag_with_pid(tag);
     for (;;) {
         enum wait_result waited = wait_for(listen_fd, POLLIN, WAIT_FOREVER);
         if (waited == WAIT_FAILED)

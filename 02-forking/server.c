@@ -19,7 +19,7 @@ static void serve_in_child(int listen_fd, int client_fd, const struct server_opt
     if (close(listen_fd) < 0 || stop_signals_leave_to_parent() < 0)
         report_error(errno, "server: child %ld: setting up", (long)getpid());
     char tag[TAG_MAX];
-    snprintf(tag, sizeof tag, "%ld", (long)getpid());
+    tag_with_pid(tag);
     serve_connection(client_fd, tag, options);
     close_connection(client_fd);
     /* _exit, not exit: exit would run the parent's atexit handlers and flush stdio buffers

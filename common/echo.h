@@ -10,6 +10,9 @@
 /* Room for the longest tag, "PID/Thread-N". */
 enum { TAG_MAX = 64 };
 
+/* Write this process's PID into `tag`, in decimal: the tag of 01's replies and 02's. */
+void tag_with_pid(char tag[TAG_MAX]);
+
 /* How long a stopping server waits for its connections to finish before it ends them,
    leaving a margin inside the contract's 5 seconds. */
 enum { SHUTDOWN_GRACE_MS = 4000 };
