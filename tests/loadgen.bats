@@ -6,6 +6,8 @@
 
 bats_require_minimum_version 1.5.0
 
+load result_line # value NAME: a field of loadgen's result line
+
 ROOT="$(cd "$BATS_TEST_DIRNAME/.." && pwd)"
 BENCH="$ROOT/tests/bench"
 
@@ -35,15 +37,6 @@ teardown() {
         wait "$SERVER_PID" 2>/dev/null || true
         exec 4<&-
     fi
-}
-
-# The value of NAME in loadgen's result line ($output).
-value() {
-    local word
-    for word in $output; do
-        [ "${word%%=*}" = "$1" ] && { echo "${word#*=}"; return 0; }
-    done
-    return 1
 }
 
 @test "loadgen counts every connection and every line: 4 clients x 25 connections x 10 lines" {

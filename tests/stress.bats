@@ -18,6 +18,7 @@ bats_require_minimum_version 1.5.0
 load helper
 load pool_helper
 load check/stress_helper
+load result_line
 
 setup_file() {
     make -s -C "$BATS_TEST_DIRNAME/bench" loadgen >&2

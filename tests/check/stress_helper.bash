@@ -1,10 +1,10 @@
 # stress_helper.bash: what tests/stress.bats adds to helper.bash and pool_helper.bash.
-# Load it after them: `load helper`, `load pool_helper`, `load check/stress_helper`.
+# Load it after them: `load helper`, `load pool_helper`, `load check/stress_helper`. The
+# suite also loads result_line.bash, for `value NAME`, a field of loadgen's result line.
 #
 #   rude_client ARG...              tests/check/rude_client.c, compiled on first use (talk,
 #                                   noread, burst: see its opening comment)
 #   loadgen ARG...                  tests/bench/loadgen, the load generator (built by make test)
-#   value NAME                      the value of NAME=... in the last result line ($output)
 #   start_server_with_fd_limit N STAGE [OPTION...]
 #                                   start_server, with the server's descriptors limited to N
 #   cpu_ticks PID                   the CPU time PID has used, all its threads, in clock ticks
@@ -36,15 +36,6 @@ loadgen() {
         return 1
     fi
     "$ROOT/tests/bench/loadgen" "$@"
-}
-
-# value NAME: NAME's value in a result line "name=value name=value ..." held in $output.
-value() {
-    local word
-    for word in $output; do
-        [ "${word%%=*}" = "$1" ] && { echo "${word#*=}"; return 0; }
-    done
-    return 1
 }
 
 # start_server_with_fd_limit N STAGE [OPTION...]: start_server, the server limited to N open
