@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
-#include <unistd.h>
 
 #include "echo.h"
 #include "io.h"
