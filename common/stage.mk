@@ -41,8 +41,8 @@ server: $(SERVER_SRC) $(HEADERS)
 client: $(CLIENT_SRC) $(HEADERS)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $(LINK_NOW) -o $@ $(CLIENT_SRC) $(LDLIBS)
 
-# The same server linked statically, for the experiment in docs/02-forking.md ("What it
-# costs"): without the dynamic loader and libc.so there are about half as many memory mappings
+# The same server linked statically, for the experiment in docs/02-forking.md ("What a fork
+# copies"): without the dynamic loader and libc.so there are about half as many memory mappings
 # for each fork to copy and each exit to tear down. Not the default build: glibc warns that a
 # static getaddrinfo needs its shared libraries at run time to look up names, sanitizers cannot
 # link statically, and valgrind cannot follow a static program's malloc. It needs the C

@@ -213,8 +213,8 @@ static_linking_works() {
     expect_clean_stop
 
     SERVER_BINARY="$ROOT/$STAGE/server-static" start_server "$STAGE"
-    # The lesson of docs/02-forking.md's "What it costs": what each fork copies, and each exit
-    # tears down, is the parent's mappings; a static program has no loader and no libc.so.
+    # The lesson of docs/02-forking.md's "What a fork copies": what each fork copies, and each
+    # exit tears down, is the parent's mappings; a static program has no loader and no libc.so.
     run grep -E 'ld-linux|ld-musl|libc\.so' "/proc/$SERVER_PID/maps"
     is 1 "$status" "grep's exit status over the static server's mappings (1: no shared library); found: $output"
     local static_mappings
