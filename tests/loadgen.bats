@@ -159,6 +159,57 @@ teardown() {
     [ "$reply" = "error: line too long (limit 1024 bytes)" ]
 }
 
+# One reply line over a connection of its own: reply_of LINE prints the reply.
+reply_of() {
+    exec 5<>"/dev/tcp/127.0.0.1/$PORT"
+    printf '%s\n' "$1" >&5
+    local reply=
+    IFS= read -r -t 5 reply <&5
+    exec 5<&-
+    printf '%s\n' "$reply"
+}
+
+# Children of the server that have exited and not been waited for.
+zombies() {
+    ps -A -o ppid= -o stat= | awk -v server="$SERVER_PID" '$1 == server && $2 ~ /^Z/' | wc -l
+}
+
+@test "the forking reference (-f) answers each connection from a child of its own, and reaps them" {
+    start_server "$BENCH/ref_server" -f
+    first=$(reply_of "hello")
+    second=$(reply_of "hello")
+    [[ $first =~ ^([0-9]+):\ hello$ ]]
+    first_pid=${BASH_REMATCH[1]}
+    [[ $second =~ ^([0-9]+):\ hello$ ]]
+    [ "${BASH_REMATCH[1]}" != "$first_pid" ]
+    [ "$first_pid" != "$SERVER_PID" ]
+    run "$BENCH/loadgen" -p "$PORT" -c 1 -n 40 -l 3
+    [ "$status" -eq 0 ]
+    [ "$(value lines)" -eq 120 ]
+    # Each accept reaps the children that have exited by then: not 40 zombies, one or two.
+    [ "$(zombies)" -le 3 ]
+}
+
+@test "the forking reference stops at SIGTERM: it says so and exits 0" {
+    start_server "$BENCH/ref_server" -f
+    run "$BENCH/loadgen" -p "$PORT" -c 4 -n 10
+    [ "$status" -eq 0 ]
+    kill -TERM "$SERVER_PID"
+    wait "$SERVER_PID"
+    status_at_stop=$?
+    IFS= read -r -t 5 -u 4 last
+    SERVER_PID=
+    exec 4<&-
+    [ "$status_at_stop" -eq 0 ]
+    [ "$last" = "Server shutting down" ]
+}
+
+@test "the reference server takes threads or a fork per connection, not both" {
+    run "$BENCH/ref_server" -f -t 4
+    [ "$status" -eq 2 ]
+    [[ $output == *"usage: ref_server [-p PORT] [-t THREADS | -f] [-q]"* ]]
+}
+
 @test "long connections: -l 0 sends lines until the deadline, one connection per client" {
     start_server "$BENCH/ref_server" -t 4
     run "$BENCH/loadgen" -p "$PORT" -c 3 -d 0.3 -l 0

@@ -305,7 +305,7 @@ fi
 python=$(command -v python3 || true)
 errors=0
 row_number=0
-row_count=8
+row_count=9
 : >"$tmp/rows"
 started=$(date +%s)
 
@@ -313,6 +313,8 @@ stage_row 01-blocking "01-blocking (iterative)" "" 0.5
 python_row py-iterative "Python TCPServer (iterative)" "" 0.5 iterative
 stage_row 02-forking "02-forking" "-m 250" 5
 python_row py-forking "Python ForkingMixIn" "-m 250" 5 forking
+# 02's yardstick: the least a fork-per-connection server can do (see ref_server.c).
+bench_row reference-fork "reference, forking (ref_server -f)" "" 5 "$here/ref_server" -f
 stage_row 03-threading "03-threading" "-m 250" 5
 python_row py-threading "Python ThreadingMixIn" "" 5 threading
 stage_row 04-combined "04-combined" "-w 2 -t 128" 5
@@ -367,9 +369,18 @@ awk -F'\t' '
         else
             printf "- %s: %.0f%% of the reference (target >= 90%%): %s\n", name, 100 * r, (r >= 0.9 ? "met" : "NOT met")
     }
+    # No target, but the measure of the one above: how far any fork per connection gets here.
+    function fork_yardstick() {
+        if (!("reference-fork" in c8) || !("py-forking" in c8) || !("02-forking" in c8) ||
+            c8["reference-fork"] == 0 || c8["py-forking"] == 0)
+            return
+        printf "  The forking reference (ref_server -f) made %.2fx Python ForkingMixIn, and 02-forking %.0f%% of its rate.\n",
+            c8["reference-fork"] / c8["py-forking"], 100 * c8["02-forking"] / c8["reference-fork"]
+    }
     END {
         ratio("01-blocking vs Python TCPServer", "01-blocking", "py-iterative", 1.2, "times")
         ratio("02-forking vs Python ForkingMixIn", "02-forking", "py-forking", 7, "times")
+        fork_yardstick()
         ratio("03-threading vs Python ThreadingMixIn", "03-threading", "py-threading", 3, "times")
         ratio("04-combined vs the reference", "04-combined", "reference", 0.9, "best")
     }' "$results/bench.tsv" >"$tmp/targets.md"

@@ -3,7 +3,7 @@
 #
 # usage: sh chart.sh results/bench.tsv > results/bench.svg
 # One panel per measure (PSS only where Linux reports it), one horizontal bar per server; each panel has its own scale, from 0 to
-# its largest value. Our C servers are blue, Python's orange, the reference grey. A server that
+# its largest value. Our C servers are blue, Python's orange, the references grey. A server that
 # was not measured has no bar, and its reason in its place.
 set -eu
 
@@ -52,7 +52,7 @@ awk -F'\t' '
                     printf "<text x=\"%d\" y=\"%d\" fill=\"#777\">%s</text>\n", left, y + 12, esc(status[r] == "ok" ? "n/a" : note[r])
                     continue
                 }
-                color = (key[r] ~ /^py-/ ? "#e8892b" : key[r] == "reference" ? "#999999" : "#2b6cb0")
+                color = (key[r] ~ /^py-/ ? "#e8892b" : key[r] ~ /^reference/ ? "#999999" : "#2b6cb0")
                 w = (largest > 0 ? value[r, p] / largest * bar_max : 0)
                 if (w < 1) w = 1
                 printf "<rect x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"%s\"/>\n", left, y, w, bar_h, color
