@@ -67,7 +67,11 @@ tree_pss() {
         [ -r "/proc/$pid/smaps_rollup" ] && files+=("/proc/$pid/smaps_rollup")
     done
     [ ${#files[@]} -gt 0 ] || return 0
-    awk '$1 == "Pss:" { sum += $2; found = 1 } END { if (found) print sum }' "${files[@]}" 2>/dev/null
+    # cat, not awk on the files: a process that has just exited (a zombie waiting to be
+    # reaped, such as the warm-up connection's child) has a file that cannot be read, and
+    # cat goes on to the next one.
+    cat "${files[@]}" 2>/dev/null |
+        awk '$1 == "Pss:" { sum += $2; found = 1 } END { if (found) print sum }'
 }
 
 # Resident memory of the server and all its processes, in KiB, from `ps -o rss=`.
@@ -252,6 +256,9 @@ bench_row() {
     progress "$where: memory with $idle_connections idle connections"
     # shellcheck disable=SC2086
     start_server "$@" $capped -q || { row_fail "start"; return; }
+    # One connection first, so that "idle" is a server that has served: code a first
+    # connection runs, paged in once, is then not counted as memory per connection.
+    measure -c 1 -n 1 || { row_fail "warm-up"; return; }
     measure_memory "$hold_timeout" || { row_fail "memory"; return; }
     stop_server || { row_fail "stop"; return; }
     # A difference below zero is noise (a page of the server's newly shared with loadgen
