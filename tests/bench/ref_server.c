@@ -4,7 +4,8 @@
    (the kernel hands each new connection to one waiting thread), then reading lines and
    answering "Thread-N: LINE\n". No logging, no limits, no idle timeout, no per-connection
    allocation: what is left is the kernel's work for a TCP connection and the loop around it.
-   The benchmark runs it with a few values of T and calls the best "the machine's best".
+   make bench runs it with 8 threads, "the machine's best": from 4 threads on, more made no
+   difference (docs/benchmarks.md, "The machine's best for this load").
 
    With -f it is instead the least a fork-per-connection server can do, the yardstick for
    02-forking: the process accepts, forks, and the child serves the connection with its PID as
