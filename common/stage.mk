@@ -20,8 +20,8 @@ LDLIBS     += -pthread
 # Bind every library function when the program starts, not at its first call. With lazy
 # binding each forked child looks up, and writes into its own copy of the lookup table, every
 # function the parent had not called yet: once per child, about a tenth of 02-forking's
-# connection rate (docs/02-forking.md, "What it costs"). ELF linkers (Linux, the BSDs) take
-# -z now; macOS's linker does not.
+# connection rate (docs/02-forking.md, "Pitfalls and how the code avoids them"). ELF linkers
+# (Linux, the BSDs) take -z now; macOS's linker does not.
 ifneq ($(shell uname -s),Darwin)
 LINK_NOW   := -Wl,-z,now
 endif

@@ -43,6 +43,11 @@
 
 ROOT="$(cd "$BATS_TEST_DIRNAME/.." && pwd)"
 
+# process_state, server_children and server_zombies live in processes.bash, which loadgen.bats
+# loads too (it has no use for the rest of this file).
+# shellcheck source=tests/processes.bash
+source "${BASH_SOURCE[0]%/*}/processes.bash"
+
 SERVER_PID=
 SERVER_PORT=
 HELD_FDS=()
@@ -73,17 +78,6 @@ is() {
         echo "  actual:   $(printf '%q' "$2")"
     } >&2
     return 1
-}
-
-# The state letter of a process (R, S, Z, ...), or nothing if there is no such process.
-process_state() {
-    local stat
-    if [ -r "/proc/$1/stat" ] && IFS= read -r stat <"/proc/$1/stat" 2>/dev/null; then
-        stat=${stat##*) }
-        echo "${stat%% *}"
-    else
-        ps -o stat= -p "$1" 2>/dev/null | tr -d ' '
-    fi
 }
 
 # Alive: it exists and is not a zombie. (kill -0 succeeds on a zombie, so it cannot tell.)
@@ -262,24 +256,9 @@ server_has_lines() {
     [ "$(server_line_count)" -ge "$1" ]
 }
 
-# The PIDs of the server's children (zombies too), one a line.
-server_children() {
-    [ -n "$SERVER_PID" ] || return 0
-    ps -A -o pid= -o ppid= | awk -v parent="$SERVER_PID" '$2 == parent { print $1 }'
-}
-
 # is_child_of_server PID: PID's parent is the server, as ps says.
 is_child_of_server() {
     is "$SERVER_PID" "$(ps -o ppid= -p "$1" | tr -d ' ')" "the parent of $1"
-}
-
-# The server's children that are zombies, one a line.
-server_zombies() {
-    local pid
-    for pid in $(server_children); do
-        [[ $(process_state "$pid") == Z* ]] && echo "$pid"
-    done
-    return 0
 }
 
 has_no_children() {

@@ -7,6 +7,7 @@
 bats_require_minimum_version 1.5.0
 
 load result_line # value NAME: a field of loadgen's result line
+load processes   # server_zombies: the server's children that have exited, not yet reaped
 
 ROOT="$(cd "$BATS_TEST_DIRNAME/.." && pwd)"
 BENCH="$ROOT/tests/bench"
@@ -169,11 +170,6 @@ reply_of() {
     printf '%s\n' "$reply"
 }
 
-# Children of the server that have exited and not been waited for.
-zombies() {
-    ps -A -o ppid= -o stat= | awk -v server="$SERVER_PID" '$1 == server && $2 ~ /^Z/' | wc -l
-}
-
 @test "the forking reference (-f) answers each connection from a child of its own, and reaps them" {
     start_server "$BENCH/ref_server" -f
     first=$(reply_of "hello")
@@ -187,7 +183,7 @@ zombies() {
     [ "$status" -eq 0 ]
     [ "$(value lines)" -eq 120 ]
     # Each accept reaps the children that have exited by then: not 40 zombies, one or two.
-    [ "$(zombies)" -le 3 ]
+    [ "$(server_zombies | wc -l)" -le 3 ]
 }
 
 @test "the forking reference stops at SIGTERM: it says so and exits 0" {
