@@ -2,6 +2,7 @@
    a child that serves one client and exits, the parent reaping its children (SIGCHLD and
    waitpid), and a cap on how many children run at once. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -50,16 +51,17 @@ static void serve_clients(int listen_fd, struct children *children,
         /* At the cap, leave the listening socket out of the wait: new clients queue in the
            backlog until a child exits. */
         int watched_fd = children->count < children->max ? listen_fd : -1;
-        int ready_fd;
-        enum wait_result waited = wait_for_either(watched_fd, child_exit_fd(), &ready_fd);
+        bool client_waiting, child_exited;
+        enum wait_result waited =
+            wait_for_either(watched_fd, child_exit_fd(), &client_waiting, &child_exited);
         if (waited == WAIT_FAILED)
             report_error(errno, "server: poll");
         if (waited != WAIT_READY)
             break; /* a stop was requested */
-        if (ready_fd == child_exit_fd()) {
+        if (child_exited)
             reap_children(children, NULL, NULL); /* no zombies */
+        if (!client_waiting)
             continue;
-        }
         int client_fd = accept_or_back_off(listen_fd);
         if (client_fd < 0)
             continue;

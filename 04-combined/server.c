@@ -137,8 +137,7 @@ static void replace_worker(pid_t pid, int status, void *context)
 static void supervise(struct supervisor *supervisor)
 {
     for (;;) {
-        int ready_fd;
-        enum wait_result waited = wait_for_either(-1, child_exit_fd(), &ready_fd);
+        enum wait_result waited = wait_for(child_exit_fd(), POLLIN, WAIT_FOREVER);
         if (waited == WAIT_FAILED)
             report_error(errno, "server: poll");
         if (waited != WAIT_READY)

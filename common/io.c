@@ -50,7 +50,7 @@ enum wait_result wait_for(int fd, short events, int timeout_ms)
     return WAIT_READY;
 }
 
-enum wait_result wait_for_either(int fd, int other_fd, int *ready_fd)
+enum wait_result wait_for_either(int fd, int other_fd, bool *fd_ready, bool *other_ready)
 {
     struct pollfd fds[3] = {
         {.fd = stop_fd(), .events = POLLIN},
@@ -61,7 +61,8 @@ enum wait_result wait_for_either(int fd, int other_fd, int *ready_fd)
         return WAIT_FAILED;
     if (fds[0].revents != 0)
         return WAIT_STOP;
-    *ready_fd = fds[1].revents != 0 ? other_fd : fd;
+    *other_ready = fds[1].revents != 0;
+    *fd_ready = fds[2].revents != 0;
     return WAIT_READY;
 }
 

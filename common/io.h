@@ -5,6 +5,7 @@
 #ifndef IO_H
 #define IO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* A timeout meaning "wait as long as it takes". */
@@ -24,9 +25,9 @@ enum wait_result {
 enum wait_result wait_for(int fd, short events, int timeout_ms);
 
 /* Wait until `fd` or `other_fd` is readable, or a stop is requested. A descriptor of -1 is left
-   out. Returns WAIT_STOP, WAIT_FAILED, or WAIT_READY with *ready_fd set to the one that is
-   readable (`other_fd` first when both are). */
-enum wait_result wait_for_either(int fd, int other_fd, int *ready_fd);
+   out. Returns WAIT_STOP, WAIT_FAILED, or WAIT_READY with *fd_ready and *other_ready saying
+   which is readable: one or both, so the caller can handle both in one turn. */
+enum wait_result wait_for_either(int fd, int other_fd, bool *fd_ready, bool *other_ready);
 
 /* Wait until `fd` is readable or `timeout_ms` pass, whether or not a stop was requested: for
    the waits of a server that is already stopping. */
