@@ -96,13 +96,9 @@ bool stop_requested(void)
     return ready > 0 && (pfd.revents & (POLLIN | POLLHUP)) != 0;
 }
 
-static int close_write_end(int fds[2])
+static int close_if_open(int fd)
 {
-    if (fds[1] < 0)
-        return 0;
-    int result = close(fds[1]);
-    fds[1] = -1;
-    return result;
+    return fd < 0 ? 0 : close(fd);
 }
 
 int stop_signals_leave_to_parent(void)
@@ -110,13 +106,12 @@ int stop_signals_leave_to_parent(void)
     if (set_handler(SIGINT, SIG_IGN) < 0 || set_handler(SIGTERM, SIG_DFL) < 0 ||
         set_handler(SIGCHLD, SIG_DFL) < 0)
         return -1;
-    if (close_write_end(stop_pipe) < 0 || close_write_end(child_pipe) < 0)
+    /* The variables keep the old numbers: with the handlers gone, nothing in the child reads
+       them again, and writing -1 into them would cost every child a page fault and a private
+       copy of the page they live on (docs/02-forking.md, "What a fork copies"). */
+    if (close_if_open(stop_pipe[1]) < 0 || close_if_open(child_pipe[1]) < 0 ||
+        close_if_open(child_pipe[0]) < 0)
         return -1;
-    if (child_pipe[0] >= 0) {
-        if (close(child_pipe[0]) < 0)
-            return -1;
-        child_pipe[0] = -1;
-    }
     return 0;
 }
 
@@ -139,7 +134,9 @@ void child_exit_clear(void)
 {
     char sink[64];
     ssize_t n;
+    /* A read that returns less than it asked for has emptied the pipe: no second read just
+       to be told EAGAIN. */
     do
         n = read(child_pipe[0], sink, sizeof sink);
-    while (n > 0 || (n < 0 && errno == EINTR));
+    while (n == (ssize_t)sizeof sink || (n < 0 && errno == EINTR));
 }

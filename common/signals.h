@@ -26,8 +26,9 @@ bool stop_requested(void);
 
 /* In a child right after fork(): leave stopping to the parent. SIGINT (which Ctrl-C sends to the
    whole process group) is ignored, SIGTERM and SIGCHLD get their default action, and the
-   child closes its copies of the pipes' write ends, so the stop pipe reads as end-of-file as
-   soon as the parent is gone, even if the parent was killed with SIGKILL. */
+   child closes its copies of the pipes' write ends (and of the child-exit pipe's read end),
+   so the stop pipe reads as end-of-file as soon as the parent is gone, even if the parent was
+   killed with SIGKILL. After it, only stop_fd() and stop_requested() mean anything. */
 int stop_signals_leave_to_parent(void);
 
 /* SIGCHLD writes a byte to the child-exit pipe. Returns 0, or -1 with errno set. */
