@@ -28,7 +28,8 @@ bool stop_requested(void);
    whole process group) is ignored, SIGTERM and SIGCHLD get their default action, and the
    child closes its copies of the pipes' write ends (and of the child-exit pipe's read end),
    so the stop pipe reads as end-of-file as soon as the parent is gone, even if the parent was
-   killed with SIGKILL. After it, only stop_fd() and stop_requested() mean anything. */
+   killed with SIGKILL. Call it once, in the child; after it, only stop_fd() and
+   stop_requested() mean anything there. */
 int stop_signals_leave_to_parent(void);
 
 /* SIGCHLD writes a byte to the child-exit pipe. Returns 0, or -1 with errno set. */
