@@ -294,5 +294,7 @@ int main(int argc, char **argv)
     int listen_fd = listen_on_loopback(port, &bound_port);
     if (listen_fd < 0)
         return 1;
-    return forking ? run_forking(listen_fd, bound_port) : run_threads(listen_fd, bound_port, threads);
+    if (forking)
+        return run_forking(listen_fd, bound_port);
+    return run_threads(listen_fd, bound_port, threads);
 }
