@@ -32,8 +32,8 @@ static bool parse_number(const char *text, long min, long max, long *value)
     return true;
 }
 
-static void print_server_usage(FILE *out, const struct stage_option *extra,
-                               const long *defaults, size_t extra_count)
+static void print_server_usage(FILE *out, const struct stage_option *extra, const long *defaults,
+                               size_t extra_count)
 {
     fprintf(out, "usage: server [-a ADDRESS] [-p PORT] [-i SECONDS] [-q] [-h]");
     for (size_t i = 0; i < extra_count; i++)

@@ -102,23 +102,38 @@ int main(int argc, char **argv)
     int option;
     while ((option = getopt(argc, argv, "p:g:b:qh")) != -1) {
         switch (option) {
-        case 'p': port = strtol(optarg, NULL, 10); break;
-        case 'g': good_lines = strtol(optarg, NULL, 10); break;
+        case 'p':
+            port = strtol(optarg, NULL, 10);
+            break;
+        case 'g':
+            good_lines = strtol(optarg, NULL, 10);
+            break;
         case 'b':
-            if (strcmp(optarg, "good") == 0) behaviour = GOOD;
-            else if (strcmp(optarg, "wrong") == 0) behaviour = WRONG;
-            else if (strcmp(optarg, "notag") == 0) behaviour = NOTAG;
-            else if (strcmp(optarg, "twice") == 0) behaviour = TWICE;
-            else if (strcmp(optarg, "drop") == 0) behaviour = DROP;
-            else if (strcmp(optarg, "silent") == 0) behaviour = SILENT;
+            if (strcmp(optarg, "good") == 0)
+                behaviour = GOOD;
+            else if (strcmp(optarg, "wrong") == 0)
+                behaviour = WRONG;
+            else if (strcmp(optarg, "notag") == 0)
+                behaviour = NOTAG;
+            else if (strcmp(optarg, "twice") == 0)
+                behaviour = TWICE;
+            else if (strcmp(optarg, "drop") == 0)
+                behaviour = DROP;
+            else if (strcmp(optarg, "silent") == 0)
+                behaviour = SILENT;
             else {
                 fputs(usage_text, stderr);
                 return 2;
             }
             break;
-        case 'q': break;
-        case 'h': fputs(usage_text, stdout); return 0;
-        default: fputs(usage_text, stderr); return 2;
+        case 'q':
+            break;
+        case 'h':
+            fputs(usage_text, stdout);
+            return 0;
+        default:
+            fputs(usage_text, stderr);
+            return 2;
         }
     }
     if (optind != argc || port < 0 || port > 65535) {
@@ -147,8 +162,7 @@ int main(int argc, char **argv)
         return 1;
     }
     setvbuf(stdout, NULL, _IOLBF, 0);
-    printf("Server listening on 127.0.0.1:%d (PID %ld)\n", ntohs(address.sin_port),
-           (long)getpid());
+    printf("Server listening on 127.0.0.1:%d (PID %ld)\n", ntohs(address.sin_port), (long)getpid());
     for (;;) { /* until SIGTERM, whose default action ends us */
         int fd = accept(listen_fd, NULL, NULL);
         if (fd < 0) {

@@ -35,8 +35,8 @@
 #include <unistd.h>
 
 enum {
-    LINE_LIMIT = 1024,   /* the protocol's longest line, without its '\n' */
-    TAG_MAX = 256,       /* longer than any stage's tag; a longer one is an error */
+    LINE_LIMIT = 1024, /* the protocol's longest line, without its '\n' */
+    TAG_MAX = 256,     /* longer than any stage's tag; a longer one is an error */
     REPLY_MAX = TAG_MAX + 2 + LINE_LIMIT + 1,
     CLIENTS_MAX = 1024,
     HOLD_MAX = 10000,
@@ -311,8 +311,7 @@ static ssize_t read_reply(int fd, char *reply, int timeout_ms, char *why, size_t
                 return (ssize_t)length;
             }
             if (used == REPLY_MAX) {
-                snprintf(why, why_size, "reply longer than %d bytes without a newline",
-                         REPLY_MAX);
+                snprintf(why, why_size, "reply longer than %d bytes without a newline", REPLY_MAX);
                 return -1;
             }
         } else if (n == 0) {
@@ -347,8 +346,7 @@ static bool reply_matches(const char *reply, size_t reply_length, const char *li
     size_t tag_length = reply_length - line_length - 3;
     if (tag_length > TAG_MAX)
         return false;
-    return memchr(reply, '\n', tag_length) == NULL &&
-           memcmp(reply + tag_length, ": ", 2) == 0 &&
+    return memchr(reply, '\n', tag_length) == NULL && memcmp(reply + tag_length, ": ", 2) == 0 &&
            memcmp(reply + tag_length + 2, line, line_length) == 0 &&
            reply[reply_length - 1] == '\n';
 }
@@ -358,8 +356,8 @@ static bool reply_matches(const char *reply, size_t reply_length, const char *li
 static size_t make_line(char *line, long size, long client, long connection, long number)
 {
     char id[96];
-    int n = snprintf(id, sizeof id, "client %ld connection %ld line %ld ", client, connection,
-                     number);
+    int n =
+        snprintf(id, sizeof id, "client %ld connection %ld line %ld ", client, connection, number);
     size_t id_length = n < 0 ? 0 : (size_t)n;
     for (long i = 0; i < size; i++)
         line[i] = (size_t)i < id_length ? id[i] : (char)('a' + i % 26);
@@ -541,8 +539,7 @@ static int run_clients(const struct settings *s)
         fail(NULL, 0, 0, "out of memory for latencies");
     if (atomic_load(&failed)) {
         /* The error is already on stderr; the numbers of a failed run are not reported. */
-        fprintf(stderr, "loadgen: run failed after %ld good replies; no results reported\n",
-                lines);
+        fprintf(stderr, "loadgen: run failed after %ld good replies; no results reported\n", lines);
         for (long i = 0; i < started; i++)
             free(clients[i].latencies_us);
         free(clients);
@@ -561,8 +558,7 @@ static int run_clients(const struct settings *s)
     printf("connections=%ld lines=%ld seconds=%.3f conn_per_s=%.0f lines_per_s=%.0f "
            "p50_us=%u p99_us=%u max_us=%u\n",
            connections, lines, elapsed, connections / elapsed, lines / elapsed,
-           percentile(all, count, 50), percentile(all, count, 99),
-           count > 0 ? all[count - 1] : 0);
+           percentile(all, count, 50), percentile(all, count, 99), count > 0 ? all[count - 1] : 0);
     free(all);
     return 0;
 }
@@ -760,26 +756,51 @@ static void resolve(struct settings *s, const char *address, const char *port)
 
 int main(int argc, char **argv)
 {
-    struct settings s = {.clients = 1, .connections = 1, .lines = 1, .size = 32,
-                         .timeout_ms = 5000};
+    struct settings s = {
+        .clients = 1, .connections = 1, .lines = 1, .size = 32, .timeout_ms = 5000};
     const char *address = "127.0.0.1";
     const char *port = NULL;
     bool counted = false;
     int option;
     while ((option = getopt(argc, argv, "a:p:c:n:d:l:s:T:H:S:h")) != -1) {
         switch (option) {
-        case 'a': address = optarg; break;
-        case 'p': number_option('p', optarg, 1, 65535); port = optarg; break;
-        case 'c': s.clients = number_option('c', optarg, 1, CLIENTS_MAX); break;
-        case 'n': s.connections = number_option('n', optarg, 1, LONG_MAX / 2); counted = true; break;
-        case 'd': s.duration = seconds_option('d', optarg); break;
-        case 'l': s.lines = number_option('l', optarg, 0, LONG_MAX / 2); break;
-        case 's': s.size = number_option('s', optarg, 1, LINE_LIMIT); break;
-        case 'T': s.timeout_ms = (int)(seconds_option('T', optarg) * 1000); break;
-        case 'H': s.hold = number_option('H', optarg, 1, HOLD_MAX); break;
-        case 'S': s.sources = number_option('S', optarg, 1, 254); break;
-        case 'h': fputs(usage_text, stdout); return 0;
-        default: usage_error("unknown option");
+        case 'a':
+            address = optarg;
+            break;
+        case 'p':
+            number_option('p', optarg, 1, 65535);
+            port = optarg;
+            break;
+        case 'c':
+            s.clients = number_option('c', optarg, 1, CLIENTS_MAX);
+            break;
+        case 'n':
+            s.connections = number_option('n', optarg, 1, LONG_MAX / 2);
+            counted = true;
+            break;
+        case 'd':
+            s.duration = seconds_option('d', optarg);
+            break;
+        case 'l':
+            s.lines = number_option('l', optarg, 0, LONG_MAX / 2);
+            break;
+        case 's':
+            s.size = number_option('s', optarg, 1, LINE_LIMIT);
+            break;
+        case 'T':
+            s.timeout_ms = (int)(seconds_option('T', optarg) * 1000);
+            break;
+        case 'H':
+            s.hold = number_option('H', optarg, 1, HOLD_MAX);
+            break;
+        case 'S':
+            s.sources = number_option('S', optarg, 1, 254);
+            break;
+        case 'h':
+            fputs(usage_text, stdout);
+            return 0;
+        default:
+            usage_error("unknown option");
         }
     }
     if (optind != argc)

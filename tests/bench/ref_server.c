@@ -28,11 +28,12 @@ enum { LINE_LIMIT = 1024, THREADS_MAX = 4096, TAG_SIZE = 32 };
 
 static const char too_long_reply[] = "error: line too long (limit 1024 bytes)\n";
 
-static const char usage_text[] = "usage: ref_server [-p PORT] [-t THREADS | -f] [-q]\n"
-                                 "  -p PORT     port on 127.0.0.1 (default 0: the kernel picks)\n"
-                                 "  -t THREADS  threads, each accepting connections (default 2)\n"
-                                 "  -f          fork a child per connection instead of threads\n"
-                                 "  -q          accepted for the benchmark; this server never logs\n";
+static const char usage_text[] =
+    "usage: ref_server [-p PORT] [-t THREADS | -f] [-q]\n"
+    "  -p PORT     port on 127.0.0.1 (default 0: the kernel picks)\n"
+    "  -t THREADS  threads, each accepting connections (default 2)\n"
+    "  -f          fork a child per connection instead of threads\n"
+    "  -q          accepted for the benchmark; this server never logs\n";
 
 struct worker {
     pthread_t thread;
@@ -277,12 +278,24 @@ int main(int argc, char **argv)
     int option;
     while ((option = getopt(argc, argv, "p:t:fqh")) != -1) {
         switch (option) {
-        case 'p': port = strtol(optarg, NULL, 10); break;
-        case 't': threads = strtol(optarg, NULL, 10); threads_given = true; break;
-        case 'f': forking = true; break;
-        case 'q': break;
-        case 'h': fputs(usage_text, stdout); return 0;
-        default: fputs(usage_text, stderr); return 2;
+        case 'p':
+            port = strtol(optarg, NULL, 10);
+            break;
+        case 't':
+            threads = strtol(optarg, NULL, 10);
+            threads_given = true;
+            break;
+        case 'f':
+            forking = true;
+            break;
+        case 'q':
+            break;
+        case 'h':
+            fputs(usage_text, stdout);
+            return 0;
+        default:
+            fputs(usage_text, stderr);
+            return 2;
         }
     }
     if (optind != argc || port < 0 || port > 65535 || threads < 1 || threads > THREADS_MAX ||

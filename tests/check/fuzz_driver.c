@@ -201,8 +201,8 @@ int main(int argc, char *argv[])
     unsigned long runs = 0;
     for (;;) {
         clock_gettime(CLOCK_MONOTONIC, &now);
-        double elapsed = (double)(now.tv_sec - start.tv_sec) +
-                         (double)(now.tv_nsec - start.tv_nsec) / 1e9;
+        double elapsed =
+            (double)(now.tv_sec - start.tv_sec) + (double)(now.tv_nsec - start.tv_nsec) / 1e9;
         if (elapsed >= seconds)
             break;
         for (int batch = 0; batch < 256; batch++) {

@@ -125,8 +125,7 @@ static void check_line(const struct line_reader *reader, struct check *check, co
     REQUIRE(length == want, "a line of %zu bytes was delivered where the input has %zu", length,
             want);
     REQUIRE(memcmp(line, from, length) == 0,
-            "the bytes of the line delivered at offset %zu differ from the input",
-            check->expected);
+            "the bytes of the line delivered at offset %zu differ from the input", check->expected);
     check->expected += length + (at_eof ? 0 : 1);
 }
 
@@ -150,8 +149,7 @@ static void check_incomplete(const struct check *check)
 {
     size_t waiting = check->fed - check->expected;
     REQUIRE(memchr(check->stream + check->expected, '\n', waiting) == NULL,
-            "a complete line was held back (its '\\n' is at or before offset %zu)",
-            check->fed - 1);
+            "a complete line was held back (its '\\n' is at or before offset %zu)", check->fed - 1);
     REQUIRE(waiting <= check->limit, "%zu bytes without a '\\n' held back; the limit is %zu",
             waiting, check->limit);
 }

@@ -280,8 +280,8 @@ static int burst(const struct addrinfo *ai, long clients, long lines, int timeou
             exit(1);
         }
         for (long j = 0; j < lines; j++)
-            c->out_length += (size_t)sprintf(c->out + c->out_length, "burst %ld line %ld\n", i + 1,
-                                             j + 1);
+            c->out_length +=
+                (size_t)sprintf(c->out + c->out_length, "burst %ld line %ld\n", i + 1, j + 1);
         c->fd = start_connect(ai);
     }
     long long deadline = now_ms() + timeout_ms;
