@@ -206,6 +206,20 @@ reply_of() {
     [[ $output == *"usage: ref_server [-p PORT] [-t THREADS | -f] [-q]"* ]]
 }
 
+@test "the reference and the fake server refuse a number with junk after it" {
+    # Not the port 12, the 4 threads or the 0 good lines that strtol alone would make of them;
+    # timeout: a server that took the number would start and never return.
+    run timeout 5 "$BENCH/ref_server" -p 12x
+    [ "$status" -eq 2 ]
+    [[ $output == *"usage: ref_server"* ]]
+    run timeout 5 "$BENCH/ref_server" -t 4threads
+    [ "$status" -eq 2 ]
+    [[ $output == *"usage: ref_server"* ]]
+    run timeout 5 "$BENCH/fake_server" -g two
+    [ "$status" -eq 2 ]
+    [[ $output == *"usage: fake_server"* ]]
+}
+
 @test "long connections: -l 0 sends lines until the deadline, one connection per client" {
     start_server "$BENCH/ref_server" -t 4
     run "$BENCH/loadgen" -p "$PORT" -c 3 -d 0.3 -l 0

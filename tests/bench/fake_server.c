@@ -99,14 +99,19 @@ static void serve(int fd)
 int main(int argc, char **argv)
 {
     long port = 0;
+    char *end;
     int option;
     while ((option = getopt(argc, argv, "p:g:b:qh")) != -1) {
         switch (option) {
         case 'p':
-            port = strtol(optarg, NULL, 10);
+            port = strtol(optarg, &end, 10);
+            if (end == optarg || *end != '\0')
+                port = -1; /* not a number: refused below */
             break;
         case 'g':
-            good_lines = strtol(optarg, NULL, 10);
+            good_lines = strtol(optarg, &end, 10);
+            if (end == optarg || *end != '\0')
+                good_lines = -1; /* refused below */
             break;
         case 'b':
             if (strcmp(optarg, "good") == 0)
@@ -136,7 +141,7 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (optind != argc || port < 0 || port > 65535) {
+    if (optind != argc || port < 0 || port > 65535 || good_lines < 0) {
         fputs(usage_text, stderr);
         return 2;
     }

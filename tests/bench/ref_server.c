@@ -275,14 +275,19 @@ int main(int argc, char **argv)
 {
     long port = 0, threads = 2;
     bool forking = false, threads_given = false;
+    char *end;
     int option;
     while ((option = getopt(argc, argv, "p:t:fqh")) != -1) {
         switch (option) {
         case 'p':
-            port = strtol(optarg, NULL, 10);
+            port = strtol(optarg, &end, 10);
+            if (end == optarg || *end != '\0')
+                port = -1; /* not a number: refused below */
             break;
         case 't':
-            threads = strtol(optarg, NULL, 10);
+            threads = strtol(optarg, &end, 10);
+            if (end == optarg || *end != '\0')
+                threads = 0; /* refused below */
             threads_given = true;
             break;
         case 'f':
