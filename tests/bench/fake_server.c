@@ -11,8 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <unistd.h>
 #include <arpa/inet.h>
+#include <unistd.h>
+
+#include "option_number.h"
 
 enum { LINE_LIMIT = 1024 };
 
@@ -99,19 +101,14 @@ static void serve(int fd)
 int main(int argc, char **argv)
 {
     long port = 0;
-    char *end;
     int option;
     while ((option = getopt(argc, argv, "p:g:b:qh")) != -1) {
         switch (option) {
         case 'p':
-            port = strtol(optarg, &end, 10);
-            if (end == optarg || *end != '\0')
-                port = -1; /* not a number: refused below */
+            port = option_number(optarg);
             break;
         case 'g':
-            good_lines = strtol(optarg, &end, 10);
-            if (end == optarg || *end != '\0')
-                good_lines = -1; /* refused below */
+            good_lines = option_number(optarg);
             break;
         case 'b':
             if (strcmp(optarg, "good") == 0)

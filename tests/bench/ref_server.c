@@ -24,6 +24,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "option_number.h"
+
 enum { LINE_LIMIT = 1024, THREADS_MAX = 4096, TAG_SIZE = 32 };
 
 static const char too_long_reply[] = "error: line too long (limit 1024 bytes)\n";
@@ -275,19 +277,14 @@ int main(int argc, char **argv)
 {
     long port = 0, threads = 2;
     bool forking = false, threads_given = false;
-    char *end;
     int option;
     while ((option = getopt(argc, argv, "p:t:fqh")) != -1) {
         switch (option) {
         case 'p':
-            port = strtol(optarg, &end, 10);
-            if (end == optarg || *end != '\0')
-                port = -1; /* not a number: refused below */
+            port = option_number(optarg);
             break;
         case 't':
-            threads = strtol(optarg, &end, 10);
-            if (end == optarg || *end != '\0')
-                threads = 0; /* refused below */
+            threads = option_number(optarg);
             threads_given = true;
             break;
         case 'f':
