@@ -40,7 +40,7 @@ run: all
 
 ## format: reformat the C sources with clang-format, the house style in .clang-format
 format:
-	clang-format -i common/*.[ch] $(addsuffix /*.c,$(STAGES)) tests/bench/*.c tests/check/*.c
+	clang-format -i common/*.[ch] $(addsuffix /*.c,$(STAGES)) tests/bench/*.[ch] tests/check/*.c
 
 clean:
 	@for stage in $(STAGES); do $(MAKE) -C $$stage clean; done
