@@ -291,15 +291,16 @@ check_stage() {
     [[ $output == *"not built"* ]]
 }
 
-@test "interleave.sh alternates the load between two servers and prints the median ratio" {
+@test "interleave.sh alternates the load between two servers, turning the order, and prints the median ratio" {
     run "$BENCH/interleave.sh" -r 3 -d 0.2 -c 2 -- "$BENCH/ref_server" -t 2 -- "$BENCH/fake_server"
     echo "$output"
     [ "$status" -eq 0 ]
     [ "${#lines[@]}" -eq 5 ]
-    [ "${lines[0]}" = "round  A conn/s  B conn/s  A/B" ]
-    local i ratios=()
+    [ "${lines[0]}" = "round  first  A conn/s  B conn/s  A/B" ]
+    local i ratios=() first=(- A B A)
     for i in 1 2 3; do
-        [[ ${lines[$i]} =~ ^\ +$i\ +([1-9][0-9]*)\ +([1-9][0-9]*)\ +([0-9]+\.[0-9][0-9])$ ]]
+        # The order turns every round: A first, then B, then A again.
+        [[ ${lines[$i]} =~ ^\ +$i\ +${first[$i]}\ +([1-9][0-9]*)\ +([1-9][0-9]*)\ +([0-9]+\.[0-9][0-9])$ ]]
         # The ratio printed is the ratio of the two rates printed.
         [ "$(awk -v a="${BASH_REMATCH[1]}" -v b="${BASH_REMATCH[2]}" 'BEGIN { printf "%.2f", a / b }')" = "${BASH_REMATCH[3]}" ]
         ratios+=("${BASH_REMATCH[3]}")

@@ -4,8 +4,11 @@
 # Compare two servers' connections per second fairly on a noisy machine. make bench measures
 # the servers one after another, so a busy moment of the machine can land on one and not the
 # other. Here both servers run at once (an idle server costs nothing) and the load alternates:
-# SECONDS on A, SECONDS on B, ROUNDS times. Each round prints both rates and their ratio; the
-# last line is the median of the rounds' ratios, the number to compare with a target.
+# SECONDS on each, ROUNDS times. The order turns each round (A then B, then B then A: column
+# "first"), so that a machine slowly getting busier or quieter does not push every round's
+# ratio the same way, as it would if B always came second. Each round prints both rates and
+# their ratio; the last line is the median of the rounds' ratios, the number to compare with a
+# target. An even ROUNDS gives each side the first slice equally often.
 #
 #   tests/bench/interleave.sh -- 02-forking/server -- python3 tests/bench/python_servers.py forking
 #
@@ -14,7 +17,7 @@
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
-rounds=6
+rounds=6 # even: each side goes first in half of the rounds
 seconds=0.5
 clients=8
 
@@ -96,13 +99,20 @@ start a 5 "${server_a[@]}" || exit 1
 start b 6 "${server_b[@]}" || exit 1
 port_a=$(cat "$tmp/a.port") port_b=$(cat "$tmp/b.port")
 
-echo "round  A conn/s  B conn/s  A/B"
+echo "round  first  A conn/s  B conn/s  A/B"
 for ((round = 1; round <= rounds; round++)); do
-    a=$(rate "$port_a") || exit 1
-    b=$(rate "$port_b") || exit 1
+    if ((round % 2 == 1)); then
+        first=A
+        a=$(rate "$port_a") || exit 1
+        b=$(rate "$port_b") || exit 1
+    else
+        first=B
+        b=$(rate "$port_b") || exit 1
+        a=$(rate "$port_a") || exit 1
+    fi
     [ "$b" -gt 0 ] || { echo "interleave: B served no connection in round $round" >&2; exit 1; }
     ratio=$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", a / b }')
-    printf '%5d  %8d  %8d  %s\n' "$round" "$a" "$b" "$ratio"
+    printf '%5d  %5s  %8d  %8d  %s\n' "$round" "$first" "$a" "$b" "$ratio"
     echo "$ratio" >>"$tmp/ratios"
 done
 sort -n "$tmp/ratios" | awk '{ r[NR] = $1 }
