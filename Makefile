@@ -30,8 +30,16 @@ fuzz:
 	tests/check/fuzz.sh $(or $(FUZZ_SECONDS),60)
 
 # exercise: the check for one exercise of docs/NN-*.md, e.g. make exercise STAGE=02 EX=1
-exercise: all
-	@test -n "$(STAGE)" -a -n "$(EX)" || { echo "usage: make exercise STAGE=NN EX=K (see docs/)"; exit 2; }
+# Without STAGE and EX, or for an exercise with no check, it lists the checks there are (and
+# builds nothing).
+exercise:
+	@test -n "$(STAGE)" -a -n "$(EX)" || { \
+	    echo "usage: make exercise STAGE=NN EX=K, for one of the exercises with a check:"; \
+	    tests/exercises/list.sh; exit 2; }
+	@test -f tests/exercises/$(STAGE)-$(EX).bats || { \
+	    echo "make exercise: exercise $(EX) of stage $(STAGE) has no check; the exercises with one:"; \
+	    tests/exercises/list.sh; exit 2; }
+	$(MAKE) all
 	tests/run-bats tests/exercises/$(STAGE)-$(EX).bats
 
 ## run: replay the blog post's demonstration for every stage in turn
@@ -53,6 +61,7 @@ help:
 	@echo "make bench    measure what each model costs (a table, a Markdown file, an SVG chart)"
 	@echo "make check    sanitizers, valgrind, fuzzing and static analysis"
 	@echo "make exercise STAGE=NN EX=K   check your solution to an exercise of docs/NN-*.md"
+	@echo "make exercise                 list the exercises that have a check"
 	@echo "make format   reformat the C sources (needs clang-format)"
 	@echo "make clean    remove what make built"
 	@echo "In a stage folder: make, make run, make test for that stage alone."

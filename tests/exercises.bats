@@ -99,3 +99,36 @@ expect_check_to_fail() {
 @test "exercise 04-4 (a graceful reload on SIGHUP) fails as shipped" {
     expect_check_to_fail 04-4
 }
+
+@test "make exercise without STAGE and EX lists every check, titled as on its stage's page" {
+    run make -s -C "$ROOT" exercise
+    [ "$status" -ne 0 ]
+    [ "${lines[0]}" = "usage: make exercise STAGE=NN EX=K, for one of the exercises with a check:" ]
+    local check name stage ex title
+    for check in "$ROOT"/tests/exercises/[0-9][0-9]-*.bats; do
+        name=${check##*/}
+        name=${name%.bats}
+        stage=${name%%-*}
+        ex=${name#*-}
+        # The heading's title and difficulty, as docs/NN-*.md spells them.
+        title=$(sed -n "s/^### Exercise $ex: \(.*\) (\([a-z]*\); check: .*/\1 (\2)/p" \
+            "$ROOT"/docs/"$stage"-*.md)
+        [ -n "$title" ]
+        printf '%s\n' "${lines[@]}" | grep -qxF -- "  STAGE=$stage EX=$ex   $(printf '%-40s' "$title") $(
+            cd "$ROOT" && echo docs/"$stage"-*.md)" || {
+            echo "no line for $name ($title)"
+            return 1
+        }
+    done
+    # One line per check, no more.
+    local checks=("$ROOT"/tests/exercises/[0-9][0-9]-*.bats)
+    [ "$(printf '%s\n' "${lines[@]}" | grep -c '^  STAGE=')" -eq "${#checks[@]}" ]
+}
+
+@test "make exercise for an exercise without a check says so, and lists those with one" {
+    run make -s -C "$ROOT" exercise STAGE=02 EX=2
+    [ "$status" -ne 0 ]
+    [[ $output == *"make exercise: exercise 2 of stage 02 has no check; the exercises with one:"* ]]
+    [[ $output == *"  STAGE=02 EX=1   count the clients, again (easy)"* ]]
+    [[ $output != *"not ok"* ]] # and no bats run
+}
