@@ -22,10 +22,11 @@ static void serve_clients(int listen_fd, const struct server_options *options)
             report_error(errno, "server: poll");
         if (waited != WAIT_READY)
             break; /* a stop was requested */
-        int client_fd = accept_or_back_off(listen_fd);
+        char peer[ADDRESS_TEXT_MAX];
+        int client_fd = accept_or_back_off(listen_fd, peer);
         if (client_fd < 0)
             continue;
-        serve_connection(client_fd, tag, options); /* everyone else waits meanwhile */
+        serve_connection(client_fd, peer, tag, options); /* everyone else waits meanwhile */
         close_connection(client_fd);
     }
 }

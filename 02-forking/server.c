@@ -14,21 +14,23 @@
 #include "signals.h"
 
 /* The child's whole life: serve this one client, then exit. */
-static void serve_in_child(int listen_fd, int client_fd, const struct server_options *options)
+static void serve_in_child(int listen_fd, int client_fd, const char *peer,
+                           const struct server_options *options)
 {
-    /* Only the parent accepts, and only the parent decides when everyone stops. */
-    if (close(listen_fd) < 0 || stop_signals_leave_to_parent() < 0)
+    /* Only the parent accepts. The child stops when the parent does, or when it is sent a
+       stop signal of its own. */
+    if (close(listen_fd) < 0 || stop_signals_in_child() < 0)
         report_error(errno, "server: child %ld: setting up", (long)getpid());
     char tag[TAG_MAX];
     tag_with_pid(tag);
-    serve_connection(client_fd, tag, options);
+    serve_connection(client_fd, peer, tag, options);
     close_connection(client_fd);
     /* _exit, not exit: exit would run the parent's atexit handlers and flush stdio buffers
        that the child inherited, a second time. */
     _exit(0);
 }
 
-static void start_child(int listen_fd, int client_fd, struct children *children,
+static void start_child(int listen_fd, int client_fd, const char *peer, struct children *children,
                         const struct server_options *options)
 {
     /* fork copies stdio's buffers, but stdout is line-buffered (main): no line waits there to
@@ -38,7 +40,7 @@ static void start_child(int listen_fd, int client_fd, struct children *children,
     if (pid < 0)
         report_error(errno, "server: fork"); /* this client is dropped; the server goes on */
     else if (pid == 0)
-        serve_in_child(listen_fd, client_fd, options);
+        serve_in_child(listen_fd, client_fd, peer, options);
     else
         add_child(children, pid);
     close_connection(client_fd); /* the parent's copy; the child serves with its own */
@@ -63,10 +65,11 @@ static void serve_clients(int listen_fd, struct children *children,
             reap_children(children, NULL, NULL); /* no zombies */
         if (!client_waiting)
             continue;
-        int client_fd = accept_or_back_off(listen_fd);
+        char peer[ADDRESS_TEXT_MAX];
+        int client_fd = accept_or_back_off(listen_fd, peer);
         if (client_fd < 0)
             continue;
-        start_child(listen_fd, client_fd, children, options);
+        start_child(listen_fd, client_fd, peer, children, options);
     }
 }
 

@@ -27,6 +27,7 @@ struct handlers {
    variables, which the next accept overwrites while the thread may not have read them yet. */
 struct handler_start {
     int client_fd;
+    char peer[ADDRESS_TEXT_MAX];
     unsigned long number; /* the N of Thread-N */
     struct handlers *handlers;
     const struct server_options *options;
@@ -46,15 +47,15 @@ static void *serve_in_thread(void *argument)
     struct handler_start *start = argument;
     char tag[TAG_MAX];
     snprintf(tag, sizeof tag, "Thread-%lu", start->number);
-    serve_connection(start->client_fd, tag, start->options);
+    serve_connection(start->client_fd, start->peer, tag, start->options);
     close_connection(start->client_fd);
     handler_ended(start->handlers);
     free(start);
     return NULL;
 }
 
-static void start_thread(int client_fd, unsigned long number, struct handlers *handlers,
-                         const struct server_options *options)
+static void start_thread(int client_fd, const char *peer, unsigned long number,
+                         struct handlers *handlers, const struct server_options *options)
 {
     struct handler_start *start = malloc(sizeof *start);
     if (start == NULL) {
@@ -62,7 +63,9 @@ static void start_thread(int client_fd, unsigned long number, struct handlers *h
         close_connection(client_fd);
         return;
     }
-    *start = (struct handler_start){client_fd, number, handlers, options};
+    *start = (struct handler_start){.client_fd = client_fd, .number = number,
+                                    .handlers = handlers, .options = options};
+    snprintf(start->peer, sizeof start->peer, "%s", peer);
     lock(&handlers->mutex);
     handlers->live++;
     unlock(&handlers->mutex);
@@ -103,10 +106,11 @@ static void serve_clients(int listen_fd, struct handlers *handlers,
             report_error(errno, "server: poll");
         if (waited != WAIT_READY)
             break; /* a stop was requested */
-        int client_fd = accept_or_back_off(listen_fd);
+        char peer[ADDRESS_TEXT_MAX];
+        int client_fd = accept_or_back_off(listen_fd, peer);
         if (client_fd < 0)
             continue;
-        start_thread(client_fd, ++accepted, handlers, options);
+        start_thread(client_fd, peer, ++accepted, handlers, options);
     }
 }
 

@@ -34,9 +34,10 @@ struct pool_thread {
     struct worker *worker;
 };
 
-/* Wait for a client and accept it, holding this worker's accept lock. Returns its socket, or
-   -1 if another worker took it first, accept failed, or a stop was requested. */
-static int accept_next(struct worker *worker)
+/* Wait for a client and accept it, holding this worker's accept lock. Returns its socket (its
+   address in `peer`), or -1 if another worker took it first, accept failed, or a stop was
+   requested. */
+static int accept_next(struct worker *worker, char peer[ADDRESS_TEXT_MAX])
 {
     int client_fd = -1;
     lock(&worker->accept_lock);
@@ -44,7 +45,7 @@ static int accept_next(struct worker *worker)
     if (waited == WAIT_FAILED)
         report_error(errno, "server: poll");
     if (waited == WAIT_READY)
-        client_fd = accept_or_back_off(worker->listen_fd);
+        client_fd = accept_or_back_off(worker->listen_fd, peer);
     unlock(&worker->accept_lock);
     return client_fd;
 }
@@ -58,10 +59,11 @@ static void *pool_thread_main(void *argument)
     char tag[TAG_MAX];
     snprintf(tag, sizeof tag, "%ld/Thread-%d", (long)getpid(), self->index);
     while (!stop_requested()) {
-        int client_fd = accept_next(self->worker);
+        char peer[ADDRESS_TEXT_MAX];
+        int client_fd = accept_next(self->worker, peer);
         if (client_fd < 0)
             continue;
-        serve_connection(client_fd, tag, self->worker->options);
+        serve_connection(client_fd, peer, tag, self->worker->options);
         close_connection(client_fd);
     }
     return NULL;
@@ -70,9 +72,9 @@ static void *pool_thread_main(void *argument)
 /* A worker's whole life: start the pool, wait for the threads to end at a stop, exit. */
 static void run_worker(int listen_fd, long thread_count, const struct server_options *options)
 {
-    /* The supervisor decides when everyone stops; the stop pipe tells us, and it reads as
-       end-of-file if the supervisor dies, even by SIGKILL. */
-    if (stop_signals_leave_to_parent() < 0)
+    /* The worker stops when the supervisor does (or dies), or when it is sent a stop signal of
+       its own: then the supervisor replaces it. */
+    if (stop_signals_in_child() < 0)
         report_error(errno, "server: worker %ld: setting up", (long)getpid());
     struct worker worker = {listen_fd, PTHREAD_MUTEX_INITIALIZER, options};
     struct pool_thread *pool = calloc((size_t)thread_count, sizeof *pool);

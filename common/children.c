@@ -3,6 +3,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -72,7 +73,7 @@ void stop_children(struct children *children, int grace_ms)
     long long deadline = monotonic_ms() + grace_ms;
     while (children->count > 0) {
         long long left = deadline - monotonic_ms();
-        if (left <= 0 || wait_readable(child_exit_fd(), (int)left) != WAIT_READY)
+        if (left <= 0 || wait_ignoring_stop(child_exit_fd(), POLLIN, (int)left) != WAIT_READY)
             break;
         reap_children(children, NULL, NULL);
     }

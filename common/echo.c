@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,40 +12,33 @@
 
 #include "io.h"
 #include "line_reader.h"
-#include "net.h"
+#include "locks.h"
 #include "report.h"
 
 static const char too_long_reply[] = "error: line too long (limit 1024 bytes)\n";
 
-/* After an over-long line: how long to keep swallowing what the client still sends. */
+/* After an over-long line: how long, in all, and how much to swallow of what the client still
+   sends before closing. */
 enum { LINGER_MS = 1000, LINGER_BYTES_MAX = 1 << 20 };
 
-/* How long to back off when accept(2) fails for want of a resource. */
-enum { ACCEPT_BACKOFF_MS = 100 };
+/* At a stop, how long a connection has to answer the lines that have arrived and to see its
+   client close, before it is closed anyway: well inside SHUTDOWN_GRACE_MS. */
+enum { STOP_FINISH_MS = 2000 };
 
-/* At a stop, how many reads to make of what has already arrived before closing. */
-enum { STOP_DRAIN_READS = 64 };
+/* How long to back off when accept(2) fails for want of a resource, and how often at most to
+   say so while it lasts. */
+enum { ACCEPT_BACKOFF_MS = 100, ACCEPT_REPORT_INTERVAL_MS = 1000 };
 
 /* What one connection needs on its way through the functions below. */
 struct connection {
     int fd;
+    const char *peer; /* the client's address, for messages on stderr */
     const char *tag;
     const struct server_options *options;
     struct line_reader reader;
-    char peer[ADDRESS_TEXT_MAX]; /* for messages on stderr; filled in by peer_name() */
+    long long line_deadline; /* when the unfinished line must be complete; 0: none pending */
+    long long stop_deadline; /* once a stop was requested: when to give up; 0 before */
 };
-
-/* The client's address, looked up the first time a message needs it. It leaves errno as it
-   found it: a caller may pass errno to report_error in the same call, and C does not say
-   whether that argument is read before or after peer_name's own system calls run. */
-static const char *peer_name(struct connection *conn)
-{
-    int saved_errno = errno;
-    if (conn->peer[0] == '\0' && peer_address(conn->fd, conn->peer, sizeof conn->peer) < 0)
-        snprintf(conn->peer, sizeof conn->peer, "(unknown)");
-    errno = saved_errno;
-    return conn->peer;
-}
 
 void tag_with_pid(char tag[TAG_MAX])
 {
@@ -87,16 +81,44 @@ int print_banner(int listen_fd)
     return 0;
 }
 
-int accept_or_back_off(int listen_fd)
+/* Out of descriptors, accept fails again at every retry, ten times a second: say so once, then
+   at most once a second, with how many failures the line stands for. One thread at a time
+   accepts in every stage, but the lock makes that no business of this function's. */
+static void report_accept_shortage(int errnum)
 {
-    int client_fd = accept_client(listen_fd);
+    static pthread_mutex_t mutex = PTHREAD_MUTEX_INITIALIZER;
+    static long long last_report_ms = 0; /* 0: not reported yet */
+    static long unreported = 0;
+    lock(&mutex);
+    long long now = monotonic_ms();
+    if (last_report_ms != 0 && now - last_report_ms < ACCEPT_REPORT_INTERVAL_MS) {
+        unreported++;
+    } else {
+        char reason[REASON_TEXT_MAX];
+        error_text(errnum, reason, sizeof reason);
+        if (unreported == 0)
+            report("server: accept: %s", reason);
+        else
+            report("server: accept: %s (%ld more times since the last report)", reason, unreported);
+        last_report_ms = now;
+        unreported = 0;
+    }
+    unlock(&mutex);
+}
+
+int accept_or_back_off(int listen_fd, char peer[ADDRESS_TEXT_MAX])
+{
+    int client_fd = accept_client(listen_fd, peer, ADDRESS_TEXT_MAX);
     if (client_fd >= 0)
         return client_fd;
     if (errno == EAGAIN || errno == EWOULDBLOCK)
         return -1; /* someone else accepted it first */
-    report_error(errno, "server: accept");
-    if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+    if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        report_accept_shortage(errno);
         wait_for(-1, 0, ACCEPT_BACKOFF_MS); /* the listening socket stays readable: don't spin */
+        return -1;
+    }
+    report_error(errno, "server: accept");
     return -1;
 }
 
@@ -120,6 +142,28 @@ static void log_response(const char *tag, const char *line, size_t length)
     funlockfile(stdout);
 }
 
+static bool stopping(const struct connection *conn)
+{
+    return conn->stop_deadline != 0;
+}
+
+/* Milliseconds until `deadline` (never negative). */
+static int ms_until(long long deadline)
+{
+    long long left = deadline - monotonic_ms();
+    return left > 0 ? (int)left : 0;
+}
+
+/* Send `length` bytes to the client. Serving, a client that takes nothing for the idle timeout
+   is given up (ETIMEDOUT), and so is one whose buffers are full when a stop comes (ECANCELED);
+   once stopping, the client has until the stop deadline to take what it is owed. */
+static int send_to_client(struct connection *conn, const char *data, size_t length)
+{
+    if (stopping(conn))
+        return write_all_while_stopping(conn->fd, data, length, ms_until(conn->stop_deadline));
+    return write_all(conn->fd, data, length, conn->options->idle_ms);
+}
+
 /* Answer one line with "TAG: LINE\n". Returns false if the client can no longer be written to. */
 static bool send_reply(struct connection *conn, const char *line, size_t length)
 {
@@ -131,24 +175,27 @@ static bool send_reply(struct connection *conn, const char *line, size_t length)
     reply[tag_length + 2 + length] = '\n';
     if (!conn->options->quiet)
         log_response(conn->tag, line, length);
-    if (write_all(conn->fd, reply, tag_length + 2 + length + 1, conn->options->idle_ms) < 0) {
-        report_error(errno, "server: client %s: cannot send reply", peer_name(conn));
+    if (send_to_client(conn, reply, tag_length + 2 + length + 1) < 0) {
+        report_error(errno, "server: client %s: cannot send reply", conn->peer);
         return false;
     }
     return true;
 }
 
-/* Close gently after an error reply: if we closed with unread bytes from the client, the
-   kernel would answer with a reset, which can destroy our reply before the client reads it.
-   So we stop sending (FIN), then swallow the client's bytes for a moment first. */
-static void linger_before_close(int fd)
+/* Close gently: stop sending (a FIN after our last reply), then read and throw away what the
+   client still sends, until it closes, `deadline` passes or LINGER_BYTES_MAX bytes have come.
+   Closing with unread bytes would make the kernel answer with a reset, which destroys the
+   replies still on their way, before the client reads them. The deadline is fixed in advance,
+   so a client that trickles bytes cannot stretch it. */
+static void discard_until_close(struct connection *conn, long long deadline)
 {
-    if (shutdown(fd, SHUT_WR) < 0)
+    if (shutdown(conn->fd, SHUT_WR) < 0)
         return;
     char sink[LINE_READER_CAPACITY];
     size_t swallowed = 0;
-    while (swallowed < LINGER_BYTES_MAX && wait_for(fd, POLLIN, LINGER_MS) == WAIT_READY) {
-        ssize_t n = read(fd, sink, sizeof sink);
+    while (swallowed < LINGER_BYTES_MAX &&
+           wait_ignoring_stop(conn->fd, POLLIN, ms_until(deadline)) == WAIT_READY) {
+        ssize_t n = read(conn->fd, sink, sizeof sink);
         if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
             continue;
         if (n <= 0)
@@ -159,10 +206,22 @@ static void linger_before_close(int fd)
 
 static void reject_long_line(struct connection *conn)
 {
-    report("server: client %s: line longer than %d bytes; closing the connection", peer_name(conn),
+    report("server: client %s: line longer than %d bytes; closing the connection", conn->peer,
            LINE_LIMIT);
-    if (write_all(conn->fd, too_long_reply, sizeof too_long_reply - 1, conn->options->idle_ms) == 0)
-        linger_before_close(conn->fd);
+    if (send_to_client(conn, too_long_reply, sizeof too_long_reply - 1) == 0)
+        discard_until_close(conn, stopping(conn) ? conn->stop_deadline
+                                                 : monotonic_ms() + LINGER_MS);
+}
+
+/* The unfinished line's deadline: set when its first byte comes, kept while more of it trickles
+   in, cleared once no line is pending. `new_line` says whether the pending bytes began after a
+   line that was just completed. */
+static void update_line_deadline(struct connection *conn, bool new_line)
+{
+    if (conn->options->idle_ms == WAIT_FOREVER || line_reader_pending(&conn->reader) == 0)
+        conn->line_deadline = 0;
+    else if (new_line || conn->line_deadline == 0)
+        conn->line_deadline = monotonic_ms() + conn->options->idle_ms;
 }
 
 /* Answer every complete line waiting in the reader. Returns false when the connection must
@@ -172,13 +231,17 @@ static bool answer_complete_lines(struct connection *conn)
     const char *line;
     size_t length;
     enum line_status status;
-    while ((status = line_reader_next(&conn->reader, &line, &length)) == LINE_READY)
+    bool answered = false;
+    while ((status = line_reader_next(&conn->reader, &line, &length)) == LINE_READY) {
         if (!send_reply(conn, line, length))
             return false;
+        answered = true;
+    }
     if (status == LINE_TOO_LONG) {
         reject_long_line(conn);
         return false;
     }
+    update_line_deadline(conn, answered);
     return true;
 }
 
@@ -210,39 +273,67 @@ static ssize_t read_some(struct connection *conn)
     return n;
 }
 
-/* A stop was requested: answer the complete lines that have already arrived, then end. */
-static void answer_what_arrived(struct connection *conn)
+/* A stop was requested: answer every complete line that has arrived, until nothing more is
+   waiting to be read, then close gently so that the answers reach the client. All of it within
+   STOP_FINISH_MS. */
+static void finish_at_stop(struct connection *conn)
 {
-    for (int i = 0; i < STOP_DRAIN_READS; i++) {
+    if (!stopping(conn))
+        conn->stop_deadline = monotonic_ms() + STOP_FINISH_MS;
+    while (monotonic_ms() < conn->stop_deadline) {
         ssize_t n = read_some(conn);
         if (n == 0) {
             answer_last_line(conn);
-            return;
+            return; /* the client closed: nothing is left to throw away */
         }
-        if (n < 0 || !answer_complete_lines(conn))
-            return; /* EAGAIN: nothing more has arrived */
+        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+            return; /* ECONNRESET: the client is gone */
+        if (!answer_complete_lines(conn))
+            return;
+        if (n < 0)
+            break; /* EAGAIN: all that has arrived is answered */
     }
+    discard_until_close(conn, conn->stop_deadline);
 }
 
-void serve_connection(int client_fd, const char *tag, const struct server_options *options)
+/* How long to wait for the client's next bytes: the idle timeout, or what is left of the time
+   its unfinished line has. */
+static int time_to_wait(const struct connection *conn)
 {
-    struct connection conn = {.fd = client_fd, .tag = tag, .options = options, .peer = ""};
+    if (conn->line_deadline == 0)
+        return conn->options->idle_ms;
+    return ms_until(conn->line_deadline);
+}
+
+static void report_timeout(const struct connection *conn)
+{
+    if (conn->line_deadline != 0)
+        report("server: client %s: line not ended within %d s; closing the connection",
+               conn->peer, conn->options->idle_ms / 1000);
+    else
+        report("server: client %s: idle for %d s; closing the connection", conn->peer,
+               conn->options->idle_ms / 1000);
+}
+
+void serve_connection(int client_fd, const char *peer, const char *tag,
+                      const struct server_options *options)
+{
+    struct connection conn = {.fd = client_fd, .peer = peer, .tag = tag, .options = options};
     line_reader_init(&conn.reader, LINE_LIMIT);
     /* Non-blocking, so that no read or write can hang past the idle timeout or a stop. */
     if (set_nonblocking(client_fd) < 0) {
-        report_error(errno, "server: client %s", peer_name(&conn));
+        report_error(errno, "server: client %s", peer);
         return;
     }
     for (;;) {
-        switch (wait_for(client_fd, POLLIN, options->idle_ms)) {
+        switch (wait_for(client_fd, POLLIN, time_to_wait(&conn))) {
         case WAIT_READY:
             break;
         case WAIT_STOP:
-            answer_what_arrived(&conn);
+            finish_at_stop(&conn);
             return;
         case WAIT_TIMEOUT:
-            report("server: client %s: idle for %d s; closing the connection", peer_name(&conn),
-                   options->idle_ms / 1000);
+            report_timeout(&conn);
             return;
         case WAIT_FAILED:
             report_error(errno, "server: poll");
@@ -256,10 +347,15 @@ void serve_connection(int client_fd, const char *tag, const struct server_option
         if (n < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK)
                 continue; /* woken for nothing; wait again */
-            report_error(errno, "server: client %s: read", peer_name(&conn));
+            report_error(errno, "server: client %s: read", peer);
             return; /* ECONNRESET: the client vanished; its half line goes with it */
         }
-        if (!answer_complete_lines(&conn))
+        if (!answer_complete_lines(&conn)) {
+            /* ECANCELED: the stop came while this client was not taking its replies. It gets no
+               more, but what was written still reaches it. */
+            if (errno == ECANCELED)
+                discard_until_close(&conn, monotonic_ms() + STOP_FINISH_MS);
             return;
+        }
     }
 }

@@ -5,6 +5,7 @@
 #ifndef ECHO_H
 #define ECHO_H
 
+#include "net.h"
 #include "options.h"
 
 /* Room for the longest tag, "PID/Thread-N". */
@@ -13,9 +14,10 @@ enum { TAG_MAX = 64 };
 /* Write this process's PID into `tag`, in decimal: the tag of 01's replies and 02's. */
 void tag_with_pid(char tag[TAG_MAX]);
 
-/* How long a stopping server waits for its connections to finish before it ends them,
-   leaving a margin inside the contract's 5 seconds. */
-enum { SHUTDOWN_GRACE_MS = 4000 };
+/* How long a stopping server waits for its connections to finish before it ends them. Each
+   connection gives itself 2 s to answer what has arrived and close gently (echo.c); the stop's
+   deadline (signals.h) comes a second after this. */
+enum { SHUTDOWN_GRACE_MS = 3000 };
 
 /* Listen where the options say. On failure, prints
    "server: cannot listen on ADDRESS:PORT: REASON" and returns -1. */
@@ -25,16 +27,21 @@ int open_listener(const struct server_options *options);
    Returns 0, or -1 with errno set. */
 int print_banner(int listen_fd);
 
-/* Accept a client that poll(2) said is waiting. Returns its socket, or -1 when there is none
-   after all (another process or thread took it) or accept failed. Out of descriptors
-   (EMFILE), it backs off for a moment instead of spinning: the client stays in the backlog
-   and is accepted once a descriptor is free. */
-int accept_or_back_off(int listen_fd);
+/* Accept a client that poll(2) said is waiting, and write its address into `peer`. Returns its
+   socket, or -1 when there is none after all (another process or thread took it) or accept
+   failed. Out of descriptors (EMFILE), it backs off for a moment instead of spinning: the client
+   stays in the backlog and is accepted once a descriptor is free; the failure is reported once,
+   then at most once a second while it lasts. */
+int accept_or_back_off(int listen_fd, char peer[ADDRESS_TEXT_MAX]);
 
-/* Serve one connection until the client's EOF, an over-long line, the idle timeout, an error,
-   or a stop request. Every line gets the reply "TAG: LINE\n", logged on stdout first unless
-   `options->quiet`. Does not close `client_fd`: the caller owns it. */
-void serve_connection(int client_fd, const char *tag, const struct server_options *options);
+/* Serve one connection until the client's EOF, an over-long line, a timeout, an error, or a stop
+   request. Every line gets the reply "TAG: LINE\n", logged on stdout first unless
+   `options->quiet`. The idle timeout also bounds each line: one still unfinished that long after
+   its first byte ends the connection. At a stop, every complete line that has arrived is
+   answered and the connection is closed gently, so that the answers reach the client. `peer`
+   names the client in messages on stderr. Does not close `client_fd`: the caller owns it. */
+void serve_connection(int client_fd, const char *peer, const char *tag,
+                      const struct server_options *options);
 
 /* Close a client's socket, reporting the (rare) failure. */
 void close_connection(int client_fd);

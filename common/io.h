@@ -1,7 +1,8 @@
 /* io.h: waiting for a descriptor with a timeout, and writing a whole buffer.
 
-   Every wait here also watches the stop pipe (signals.h), so a server that is asked to stop
-   never sleeps through the request, whatever it was waiting for. */
+   The waits of a serving server also watch the stop pipes (signals.h), so a server that is
+   asked to stop never sleeps through the request, whatever it was waiting for. A server that is
+   already stopping uses the waits that ignore them, with a timeout of its own. */
 #ifndef IO_H
 #define IO_H
 
@@ -29,9 +30,10 @@ enum wait_result wait_for(int fd, short events, int timeout_ms);
    which is readable: one or both, so the caller can handle both in one turn. */
 enum wait_result wait_for_either(int fd, int other_fd, bool *fd_ready, bool *other_ready);
 
-/* Wait until `fd` is readable or `timeout_ms` pass, whether or not a stop was requested: for
-   the waits of a server that is already stopping. */
-enum wait_result wait_readable(int fd, int timeout_ms);
+/* Wait until `fd` is ready for `events` or `timeout_ms` pass, whether or not a stop was
+   requested: for the waits of a server that is already stopping. Returns WAIT_READY,
+   WAIT_TIMEOUT or WAIT_FAILED. */
+enum wait_result wait_ignoring_stop(int fd, short events, int timeout_ms);
 
 /* Milliseconds on the monotonic clock, which never jumps when someone sets the date. */
 long long monotonic_ms(void);
@@ -39,7 +41,11 @@ long long monotonic_ms(void);
 /* Write all `length` bytes of `data` to the non-blocking `fd`, however many write(2) calls that
    takes. Between pieces it waits at most `timeout_ms` for the peer to make room. Returns 0, or
    -1 with errno set: ETIMEDOUT if the peer took nothing for that long, ECANCELED if a stop was
-   requested, EPIPE or ECONNRESET if the peer is gone. */
+   requested meanwhile, EPIPE or ECONNRESET if the peer is gone. */
 int write_all(int fd, const void *data, size_t length, int timeout_ms);
+
+/* The same for a server that is already stopping: a stop does not end its waits, only
+   `timeout_ms` does (ETIMEDOUT), so the answers it still owes get out. */
+int write_all_while_stopping(int fd, const void *data, size_t length, int timeout_ms);
 
 #endif

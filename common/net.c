@@ -143,21 +143,19 @@ int local_address(int fd, char *text, size_t size)
     return format_address(&addr, len, text, size);
 }
 
-int peer_address(int fd, char *text, size_t size)
-{
-    struct sockaddr_storage addr;
-    socklen_t len = sizeof addr;
-    if (getpeername(fd, (struct sockaddr *)&addr, &len) < 0)
-        return -1;
-    return format_address(&addr, len, text, size);
-}
-
-int accept_client(int listen_fd)
+int accept_client(int listen_fd, char *peer, size_t peer_size)
 {
     for (;;) {
-        int fd = accept(listen_fd, NULL, NULL);
-        if (fd >= 0)
+        /* accept(2) hands us the client's address with its socket: take it now. Asked later
+           with getpeername(2), a client that has already reset has no address to give. */
+        struct sockaddr_storage addr;
+        socklen_t len = sizeof addr;
+        int fd = accept(listen_fd, (struct sockaddr *)&addr, &len);
+        if (fd >= 0) {
+            if (format_address(&addr, len, peer, peer_size) < 0)
+                snprintf(peer, peer_size, "(unknown)");
             return fd;
+        }
         if (errno != EINTR && errno != ECONNABORTED)
             return -1;
     }

@@ -25,14 +25,12 @@ int tcp_connect(const char *address, const char *port, char *why, size_t why_siz
    Returns 0, or -1 with errno set. */
 int local_address(int fd, char *text, size_t size);
 
-/* The same for the other end of a connected socket. */
-int peer_address(int fd, char *text, size_t size);
-
-/* Accept one waiting connection. Retries when interrupted by a signal (EINTR) and when the
-   client gave up before we accepted it (ECONNABORTED). Returns the new socket, or -1 with errno
-   set: EAGAIN/EWOULDBLOCK when nobody is waiting (another thread or process took the client),
-   EMFILE/ENFILE when we are out of descriptors. */
-int accept_client(int listen_fd);
+/* Accept one waiting connection, and write the client's address ("127.0.0.1:40000") into
+   `peer`. Retries when interrupted by a signal (EINTR) and when the client gave up before we
+   accepted it (ECONNABORTED). Returns the new socket, or -1 with errno set: EAGAIN/EWOULDBLOCK
+   when nobody is waiting (another thread or process took the client), EMFILE/ENFILE when we are
+   out of descriptors. */
+int accept_client(int listen_fd, char *peer, size_t peer_size);
 
 /* Make a descriptor non-blocking. Returns 0, or -1 with errno set. */
 int set_nonblocking(int fd);

@@ -1,7 +1,8 @@
-/* signals.c: the self-pipe trick for stop requests (SIGINT, SIGTERM) and child exits (SIGCHLD).
+/* signals.c: the self-pipe trick for stop requests (SIGINT, SIGTERM) and child exits (SIGCHLD),
+   and the deadline that ends a stop whatever happens.
 
-   The write ends live in this file's static variables because a signal handler cannot be
-   given arguments; nothing outside this file can see or change them. */
+   The pipes live in this file's static variables because a signal handler cannot be given
+   arguments; nothing outside this file can see or change them. */
 #include "signals.h"
 
 #include <errno.h>
@@ -10,9 +11,14 @@
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 
-static int stop_pipe[2] = {-1, -1};
+static int stop_pipe[2] = {-1, -1}; /* this process's own; its stop handler writes here */
+static int parent_stop = -1;        /* in a child: the read end of the parent's stop pipe */
 static int child_pipe[2] = {-1, -1};
+static volatile sig_atomic_t deadline_armed = 0;
 
 /* Close-on-exec, so a program we might exec does not inherit the pipes; the write end is also
    non-blocking, so a handler never blocks on a full pipe (a full pipe is already readable). */
@@ -44,6 +50,20 @@ static void on_stop_signal(int signo)
 {
     (void)signo;
     write_wakeup_byte(stop_pipe[1]);
+    /* The stop may never finish by itself: a thread blocked writing its log to a pipe that
+       nobody reads never comes back to look at the stop pipe. alarm() is async-signal-safe. */
+    if (!deadline_armed) {
+        deadline_armed = 1;
+        alarm(STOP_DEADLINE_SECONDS);
+    }
+}
+
+/* The stop's deadline has passed: end now, with the status a stop promises. _exit, not exit:
+   exit would flush stdio's buffers, and a write to that unread pipe is what may be stuck. */
+static void on_stop_deadline(int signo)
+{
+    (void)signo;
+    _exit(0);
 }
 
 static void on_child_signal(int signo)
@@ -73,7 +93,8 @@ int stop_signals_install(void)
 {
     if (open_signal_pipe(stop_pipe) < 0)
         return -1;
-    if (set_handler(SIGINT, on_stop_signal) < 0 || set_handler(SIGTERM, on_stop_signal) < 0)
+    if (set_handler(SIGINT, on_stop_signal) < 0 || set_handler(SIGTERM, on_stop_signal) < 0 ||
+        set_handler(SIGALRM, on_stop_deadline) < 0)
         return -1;
     return ignore_sigpipe();
 }
@@ -83,17 +104,24 @@ int stop_fd(void)
     return stop_pipe[0];
 }
 
+int parent_stop_fd(void)
+{
+    return parent_stop;
+}
+
 bool stop_requested(void)
 {
-    if (stop_pipe[0] < 0)
-        return false;
-    struct pollfd pfd = {.fd = stop_pipe[0], .events = POLLIN};
+    /* poll(2) skips a descriptor of -1, so this works before any pipe exists too. */
+    struct pollfd fds[2] = {
+        {.fd = stop_pipe[0], .events = POLLIN},
+        {.fd = parent_stop, .events = POLLIN},
+    };
     int ready;
     do
-        ready = poll(&pfd, 1, 0);
+        ready = poll(fds, 2, 0);
     while (ready < 0 && errno == EINTR);
-    /* POLLHUP: the last write end is closed, i.e. the parent is gone. */
-    return ready > 0 && (pfd.revents & (POLLIN | POLLHUP)) != 0;
+    /* POLLIN: a stop was asked; POLLHUP: the last write end is closed, the parent is gone. */
+    return ready > 0 && (fds[0].revents != 0 || fds[1].revents != 0);
 }
 
 static int close_if_open(int fd)
@@ -101,18 +129,43 @@ static int close_if_open(int fd)
     return fd < 0 ? 0 : close(fd);
 }
 
-int stop_signals_leave_to_parent(void)
+/* Linux only: the kernel sends SIGKILL to this process when its parent dies. The stop pipe's
+   end-of-file tells a running child as much on every system, but a child stopped by SIGSTOP
+   reads nothing and would live on, keeping its sockets (in 04, the listening one: no new server
+   could take the port). SIGKILL is the one signal a stopped process cannot leave pending.
+   Elsewhere such a child lives until it is continued (SIGCONT), then sees the end-of-file;
+   FreeBSD's procctl(PROC_PDEATHSIG_CTL) could do what prctl does here. */
+static int die_with_parent(void)
 {
-    if (set_handler(SIGINT, SIG_IGN) < 0 || set_handler(SIGTERM, SIG_DFL) < 0 ||
-        set_handler(SIGCHLD, SIG_DFL) < 0)
-        return -1;
-    /* The variables keep the old numbers: with the handlers gone, nothing in the child reads
-       them again, and writing -1 into them would cost every child a page fault and a private
-       copy of the page they live on (docs/02-forking.md, "What a fork copies"). */
-    if (close_if_open(stop_pipe[1]) < 0 || close_if_open(child_pipe[1]) < 0 ||
-        close_if_open(child_pipe[0]) < 0)
-        return -1;
+#ifdef __linux__
+    return prctl(PR_SET_PDEATHSIG, SIGKILL);
+#else
     return 0;
+#endif
+}
+
+int stop_signals_in_child(void)
+{
+    if (set_handler(SIGCHLD, SIG_DFL) < 0 || close_if_open(child_pipe[0]) < 0 ||
+        close_if_open(child_pipe[1]) < 0)
+        return -1;
+    child_pipe[0] = child_pipe[1] = -1;
+    /* A pipe of our own for the stop handler, which this process inherited. Until the swap
+       below, a SIGTERM to this child would still write into the parent's pipe and stop the whole
+       server; only a signal sent to the whole process group can come that early, and it stops
+       the parent anyway. */
+    int own[2];
+    if (open_signal_pipe(own) < 0)
+        return -1;
+    int parent_write_end = stop_pipe[1];
+    parent_stop = stop_pipe[0];
+    stop_pipe[0] = own[0];
+    stop_pipe[1] = own[1];
+    deadline_armed = 0;
+    /* Only the parent's copy of the write end may remain, so that its death closes the pipe. */
+    if (close_if_open(parent_write_end) < 0)
+        return -1;
+    return die_with_parent();
 }
 
 int child_signal_install(void)

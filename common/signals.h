@@ -8,29 +8,43 @@
 
 #include <stdbool.h>
 
+/* Once a stop is requested, the process ends within this many seconds whatever it is doing,
+   even blocked writing to a standard output that nobody reads: the contract's 5 seconds, less
+   a margin. Everything a stop does (answering, closing gently, waiting for children) is timed
+   to finish well before. */
+enum { STOP_DEADLINE_SECONDS = 4 };
+
 /* SIGINT and SIGTERM request a stop: their handler writes a byte to the stop pipe, which nobody
-   ever reads, so it stays readable and every process and thread that polls it sees the stop.
-   SIGPIPE is ignored, so a client that vanishes gives EPIPE on write instead of killing us.
-   Returns 0, or -1 with errno set. */
+   ever reads, so it stays readable and every thread (and child) that polls it sees the stop.
+   The handler also arms the deadline above (alarm(2); SIGALRM then ends the process with
+   _exit(0)). SIGPIPE is ignored, so a client that vanishes gives EPIPE on write instead of
+   killing us. Returns 0, or -1 with errno set. */
 int stop_signals_install(void);
 
 /* Ignore SIGPIPE: writing to a peer that is gone then fails with EPIPE instead of killing the
    whole process. Returns 0, or -1 with errno set. */
 int ignore_sigpipe(void);
 
-/* The read end of the stop pipe, to poll for POLLIN; -1 if stop_signals_install was not called. */
+/* The read end of this process's stop pipe, to poll for POLLIN; -1 before stop_signals_install. */
 int stop_fd(void);
 
-/* Has a stop been requested (or, in a child, has the parent that owns the pipe died)? */
+/* In a child: the read end of its parent's stop pipe, to poll for POLLIN. It turns readable when
+   the parent is asked to stop, and reads as end-of-file (POLLHUP) when the parent is gone, even
+   killed with SIGKILL. -1 in a process that is not a child of ours. */
+int parent_stop_fd(void);
+
+/* Has a stop been requested, of this process or of its parent (or is the parent gone)? */
 bool stop_requested(void);
 
-/* In a child right after fork(): leave stopping to the parent. SIGINT (which Ctrl-C sends to the
-   whole process group) is ignored, SIGTERM and SIGCHLD get their default action, and the
-   child closes its copies of the pipes' write ends (and of the child-exit pipe's read end),
-   so the stop pipe reads as end-of-file as soon as the parent is gone, even if the parent was
-   killed with SIGKILL. Call it once, in the child; after it, only stop_fd() and
-   stop_requested() mean anything there. */
-int stop_signals_leave_to_parent(void);
+/* In a child right after fork(). The child keeps its parent's stop pipe to watch (closing its
+   copy of the write end, so that the pipe reads as end-of-file once the parent is gone) and gets
+   a stop pipe of its own: a SIGTERM or SIGINT sent to the child itself (`kill PID`) or to the
+   whole process group (`kill -TERM -PGID`, Ctrl-C, timeout(1)) stops this child as gracefully
+   as its parent's stop does, and no other process. SIGCHLD gets its default action back and the
+   child-exit pipe is closed. On Linux the kernel also kills the child when its parent dies
+   (even a child stopped by SIGSTOP, which never reads the pipe). Call it once, in the child.
+   Returns 0, or -1 with errno set. */
+int stop_signals_in_child(void);
 
 /* SIGCHLD writes a byte to the child-exit pipe. Returns 0, or -1 with errno set. */
 int child_signal_install(void);

@@ -166,6 +166,14 @@ out_of_descriptors() {
     echo "CPU used while out of descriptors: $used ticks in 2 s (limit $limit)"
     [ "$used" -le "$limit" ]
     is_running "$SERVER_PID"
+    # Said once, then at most once a second with a count: not ten lines a second (04 runs one
+    # worker here, so one process reports).
+    local said again
+    said=$(count_in "$SERVER_ERR" '^server: accept: ')
+    again=$(count_in "$SERVER_ERR" '^server: accept: .* \([0-9]+ more times since the last report\)$')
+    echo "accept failures reported on $said lines, $again of them with a count"
+    [ "$again" -ge 1 ]
+    [ "$said" -le 6 ]
 
     # Free the descriptors: the holder closes its 100 connections.
     close_connection "$hold"

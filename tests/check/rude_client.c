@@ -22,11 +22,20 @@
        0, or one line on stderr saying what was wrong and exits 1. SECONDS (default 60) bounds
        the whole run.
 
+   rude_client trickle -p PORT [-a ADDRESS] [-b BYTES] [-T SECONDS]
+       Slowloris: send BYTES bytes of 'x' at once (default 1), never a newline, then one more
+       'x' every 250 ms, reading and throwing away whatever the server answers, until the server
+       has closed its socket (a write fails or a reset comes; a FIN alone only ends its sending
+       side). Prints "closed after S.S s", counted from the first byte, and
+       exits 0; exits 1 if the connection is still open after SECONDS (default 10). With
+       -b 1100 the first bytes are already an over-long line: what follows is its rest.
+
    No python in the tests: this is the one C helper the stress suite compiles itself. */
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,7 +58,8 @@ _Noreturn static void usage(void)
     fprintf(stderr, "usage: rude_client talk -p PORT [-a ADDRESS] [-R] [-T SECONDS]\n"
                     "       rude_client noread -p PORT [-a ADDRESS] [-T SECONDS]\n"
                     "       rude_client burst -p PORT [-a ADDRESS] [-c CLIENTS] [-l LINES] "
-                    "[-T SECONDS]\n");
+                    "[-T SECONDS]\n"
+                    "       rude_client trickle -p PORT [-a ADDRESS] [-b BYTES] [-T SECONDS]\n");
     exit(2);
 }
 
@@ -152,6 +162,74 @@ static int noread(const struct addrinfo *ai, int timeout_ms)
         return 1;
     }
     printf("closed after %.1f s\n", (double)(now_ms() - blocked_at) / 1000.0);
+    close(fd);
+    return 0;
+}
+
+/* Write all of `data`, however long the server takes; false if the connection is gone. */
+static bool write_fully(int fd, const char *data, size_t length)
+{
+    while (length > 0) {
+        ssize_t n = write(fd, data, length);
+        if (n > 0) {
+            data += n;
+            length -= (size_t)n;
+        } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            wait_one(fd, POLLOUT, 100);
+        } else if (n < 0 && errno != EINTR) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Read and throw away what has arrived. Returns 1 while the connection is open, 0 at the
+   server's FIN (it may still be reading what we send), -1 once it is gone (a reset). */
+static int drain(int fd)
+{
+    char sink[4096];
+    for (;;) {
+        ssize_t n = read(fd, sink, sizeof sink);
+        if (n > 0 || (n < 0 && errno == EINTR))
+            continue;
+        if (n == 0)
+            return 0;
+        return errno == EAGAIN || errno == EWOULDBLOCK ? 1 : -1;
+    }
+}
+
+/* The connection is gone for good when the server has closed its socket: a FIN alone only says
+   it sends no more, so after one we keep trickling until a write or the kernel says reset. */
+static int trickle(const struct addrinfo *ai, long bytes, int timeout_ms)
+{
+    signal(SIGPIPE, SIG_IGN); /* a write after the server's close must fail, not kill us */
+    int fd = start_connect(ai);
+    if (!(wait_one(fd, POLLOUT, timeout_ms) & POLLOUT)) {
+        fprintf(stderr, "rude_client: cannot connect\n");
+        return 1;
+    }
+    static char lead[1 << 16];
+    memset(lead, 'x', sizeof lead);
+    long long started = now_ms();
+    bool gone = !write_fully(fd, lead, (size_t)bytes);
+    bool fin = false;
+    while (!gone && now_ms() - started < timeout_ms) {
+        /* After the FIN, POLLIN would be set for ever: wait for POLLERR or POLLHUP alone. */
+        short events = wait_one(fd, fin ? 0 : POLLIN, 250);
+        if (fin && events != 0)
+            gone = true;
+        else if (events != 0) {
+            int state = drain(fd);
+            fin = state == 0;
+            gone = state < 0;
+        } else
+            gone = !write_fully(fd, "x", 1);
+    }
+    if (!gone) {
+        fprintf(stderr, "rude_client: the connection is still open after %d ms\n", timeout_ms);
+        return 1;
+    }
+    printf("closed after %.1f s\n", (double)(now_ms() - started) / 1000.0);
     close(fd);
     return 0;
 }
@@ -380,11 +458,12 @@ int main(int argc, char *argv[])
     const char *port = NULL;
     long clients = 100;
     long lines = 20;
+    long bytes = 1;
     long seconds = -1;
     bool reset = false;
     int option;
     optind = 2;
-    while ((option = getopt(argc, argv, "a:p:c:l:RT:")) != -1) {
+    while ((option = getopt(argc, argv, "a:p:b:c:l:RT:")) != -1) {
         switch (option) {
         case 'R':
             reset = true;
@@ -394,6 +473,9 @@ int main(int argc, char *argv[])
             break;
         case 'p':
             port = optarg;
+            break;
+        case 'b':
+            bytes = number(optarg, 1, 1 << 16);
             break;
         case 'c':
             clients = number(optarg, 1, 100000);
@@ -416,6 +498,8 @@ int main(int argc, char *argv[])
         status = talk(ai, reset, (int)(seconds > 0 ? seconds : 10) * 1000);
     else if (strcmp(mode, "noread") == 0)
         status = noread(ai, (int)(seconds > 0 ? seconds : 20) * 1000);
+    else if (strcmp(mode, "trickle") == 0)
+        status = trickle(ai, bytes, (int)(seconds > 0 ? seconds : 10) * 1000);
     else if (strcmp(mode, "burst") == 0)
         status = burst(ai, clients, lines, (int)(seconds > 0 ? seconds : 60) * 1000);
     else
