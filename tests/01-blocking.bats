@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # 01-blocking: the iterative server. One process serves one client at a time, and every reply
-# is tagged with the server's own PID. The contract is /work/shared/CONTRACT.md; helper.bash
+# is tagged with the server's own PID. The contract is docs/contract.md; helper.bash
 # says what the helpers do, contract_cases.bash what the cases shared with the other stages check.
 
 bats_require_minimum_version 1.5.0

@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # 02-forking: a child process per connection. Every connection is served, and its replies
 # tagged, by a new child of the server; the server reaps its children and runs at most -m of
-# them at once. The contract is /work/shared/CONTRACT.md; helper.bash says what the helpers do,
+# them at once. The contract is docs/contract.md; helper.bash says what the helpers do,
 # contract_cases.bash what the cases shared with the other stages check.
 
 bats_require_minimum_version 1.5.0

@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # 03-threading: a thread per connection. Every connection is served by a new thread of the one
 # server process, and its replies are tagged Thread-N, N counting the connections accepted from
-# 1; at most -m handler threads run at once. The contract is /work/shared/CONTRACT.md;
+# 1; at most -m handler threads run at once. The contract is docs/contract.md;
 # helper.bash and pool_helper.bash say what the helpers do, contract_cases.bash what the cases
 # shared with the other stages check.
 

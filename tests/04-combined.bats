@@ -4,7 +4,7 @@
 # (a child of the server, never the server itself) and N in 1..T. The main process only
 # supervises: it starts a new worker when one dies, and stops them all on SIGTERM or SIGINT.
 # The client runs -j clients at once and prints each one's lines as a whole block. The contract
-# is /work/shared/CONTRACT.md; helper.bash and pool_helper.bash say what the helpers do,
+# is docs/contract.md; helper.bash and pool_helper.bash say what the helpers do,
 # contract_cases.bash what the cases shared with the other stages check.
 
 bats_require_minimum_version 1.5.0
