@@ -52,8 +52,9 @@ replace_line() {
         local page="$ROOT/docs/$stage.md"
         grep -q "^/\* $stage/server.c" "$page"
         grep -q "^/\* $stage/client.c" "$page" || [ "$stage" != 01-blocking ]
-        grep -qx "\$ make -C $stage run" "$page"
+        grep -qx "\$ make -s -C $stage run" "$page"
         grep -qx '```mermaid' "$page"
+        grep -qx 'gantt' "$page" # the two slow clients' timeline
         [ "$stage" = 01-blocking ] || grep -q "^# diff [0-9][0-9]-[a-z]*/server.c $stage/server.c\$" "$page"
     done
 }
@@ -172,6 +173,42 @@ replace_line() {
     [[ "$output" == *"answers every client, not 1"* ]]
 }
 
+@test "the checker fails when a make run output is make's without -s, with the folder it enters" {
+    copy_repo
+    replace_line "$COPY/docs/02-forking.md" '$ make -s -C 02-forking run' '$ make -C 02-forking run'
+    run "$COPY/tests/docs/check-docs.sh" "$COPY/docs/02-forking.md"
+    echo "$output"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"show \`make -s -C ...\`"* ]]
+}
+
+@test "the checker fails when a summary line disagrees with the blocks above it or with the model" {
+    copy_repo
+    # 01-blocking: the two slow clients take at least 2 s, the second waiting for the first.
+    local line
+    line=$(grep -m1 '^Clients served: 2 in ' "$COPY/docs/01-blocking.md")
+    replace_line "$COPY/docs/01-blocking.md" "$line" "$(echo "$line" | sed 's/ in [0-9.]* s / in 1.50 s /')"
+    run "$COPY/tests/docs/check-docs.sh" "$COPY/docs/01-blocking.md"
+    echo "$output"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"at least 2 s, not 1.5"* ]]
+    # 02-forking: the tags in another order than the blocks first show them.
+    line=$(grep -m1 '^Clients served: 2 in ' "$COPY/docs/02-forking.md")
+    replace_line "$COPY/docs/02-forking.md" "$line" \
+        "$(echo "$line" | sed 's/(\([0-9]*: 1\), \([0-9]*: 1\))/(\2, \1)/')"
+    run "$COPY/tests/docs/check-docs.sh" "$COPY/docs/02-forking.md"
+    echo "$output"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"in the order first seen"* ]]
+    # 04-combined: a count that does not add up.
+    line=$(grep -m1 '^Clients served: 8 in ' "$COPY/docs/04-combined.md")
+    replace_line "$COPY/docs/04-combined.md" "$line" "$(echo "$line" | sed 's/^Clients served: 8 /Clients served: 9 /')"
+    run "$COPY/tests/docs/check-docs.sh" "$COPY/docs/04-combined.md"
+    echo "$output"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"the summary counts 9 clients; 8 are shown above it"* ]]
+}
+
 @test "the live comparison fails when the shown output differs from what make run prints" {
     copy_repo
     replace_line "$COPY/docs/02-forking.md" 'Sent: 19 bytes' 'Sent 19 bytes'
@@ -196,13 +233,18 @@ replace_line() {
     copy_repo
     printf '%s\n' '```mermaid' 'sequenceDiagram' '    A->>B: one; two' '```' \
         '```mermaid' 'flowchart LR' '    A[a label (with parentheses)] --> B' '```' \
-        '```mermaid' 'sequence' '```' >>"$COPY/docs/protocol.md"
+        '```mermaid' 'sequence' '```' \
+        '```mermaid' 'gantt' '    dateFormat x' '    section a' '    first: one : a1, 0, 1000' \
+        '    second : b1, after zz, 2000' '    third : c1, 0, soon' '```' >>"$COPY/docs/protocol.md"
     run "$COPY/tests/docs/check-docs.sh" "$COPY/docs/protocol.md"
     echo "$output"
     [ "$status" -eq 1 ]
     [[ "$output" == *"a ';' ends a mermaid statement"* ]]
     [[ "$output" == *"parentheses in a node label"* ]]
     [[ "$output" == *"must start with sequenceDiagram or flowchart"* ]]
+    [[ "$output" == *"a ':' in a gantt task's name cuts the name short"* ]]
+    [[ "$output" == *"\`after zz\` names no task above"* ]]
+    [[ "$output" == *"\`soon\` is neither an end date"* ]]
 }
 
 @test "make trace shows one connection's system calls, where strace works" {
