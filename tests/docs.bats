@@ -39,6 +39,21 @@ replace_line() {
     mv "$file.new" "$file"
 }
 
+# edit_first_line PAGE PATTERN SCRIPT: in the copy's docs/PAGE, the first line that matches the
+# grep PATTERN becomes that line edited by the sed SCRIPT.
+edit_first_line() {
+    local page="$COPY/docs/$1" line
+    line=$(grep -m1 -e "$2" "$page")
+    replace_line "$page" "$line" "$(printf '%s\n' "$line" | sed "$3")"
+}
+
+# checker_fails_on PAGE TEXT: the checker, run on the copy's docs/PAGE, exits 1 and says TEXT.
+checker_fails_on() {
+    run "$COPY/tests/docs/check-docs.sh" "$COPY/docs/$1"
+    echo "$output"
+    [ "$status" -eq 1 ] && [[ "$output" == *"$2"* ]]
+}
+
 @test "every page of docs/ passes the checker" {
     run "$CHECK"
     echo "$output"
@@ -164,49 +179,27 @@ replace_line() {
 @test "the checker fails when a make run output shows the wrong server answering" {
     copy_repo
     # In 01-blocking every reply carries the server's PID: give one reply another.
-    local line
-    line=$(grep -m1 '^PID [0-9]* received: ' "$COPY/docs/01-blocking.md")
-    replace_line "$COPY/docs/01-blocking.md" "$line" "$(echo "$line" | sed 's/received: [0-9]*/received: 1/')"
-    run "$COPY/tests/docs/check-docs.sh" "$COPY/docs/01-blocking.md"
-    echo "$output"
-    [ "$status" -eq 1 ]
-    [[ "$output" == *"answers every client, not 1"* ]]
+    edit_first_line 01-blocking.md '^PID [0-9]* received: ' 's/received: [0-9]*/received: 1/'
+    checker_fails_on 01-blocking.md "answers every client, not 1"
 }
 
 @test "the checker fails when a make run output is make's without -s, with the folder it enters" {
     copy_repo
     replace_line "$COPY/docs/02-forking.md" '$ make -s -C 02-forking run' '$ make -C 02-forking run'
-    run "$COPY/tests/docs/check-docs.sh" "$COPY/docs/02-forking.md"
-    echo "$output"
-    [ "$status" -eq 1 ]
-    [[ "$output" == *"show \`make -s -C ...\`"* ]]
+    checker_fails_on 02-forking.md "show \`make -s -C ...\`"
 }
 
 @test "the checker fails when a summary line disagrees with the blocks above it or with the model" {
     copy_repo
     # 01-blocking: the two slow clients take at least 2 s, the second waiting for the first.
-    local line
-    line=$(grep -m1 '^Clients served: 2 in ' "$COPY/docs/01-blocking.md")
-    replace_line "$COPY/docs/01-blocking.md" "$line" "$(echo "$line" | sed 's/ in [0-9.]* s / in 1.50 s /')"
-    run "$COPY/tests/docs/check-docs.sh" "$COPY/docs/01-blocking.md"
-    echo "$output"
-    [ "$status" -eq 1 ]
-    [[ "$output" == *"at least 2 s, not 1.5"* ]]
+    edit_first_line 01-blocking.md '^Clients served: 2 in ' 's/ in [0-9.]* s / in 1.50 s /'
+    checker_fails_on 01-blocking.md "at least 2 s, not 1.5"
     # 02-forking: the tags in another order than the blocks first show them.
-    line=$(grep -m1 '^Clients served: 2 in ' "$COPY/docs/02-forking.md")
-    replace_line "$COPY/docs/02-forking.md" "$line" \
-        "$(echo "$line" | sed 's/(\([0-9]*: 1\), \([0-9]*: 1\))/(\2, \1)/')"
-    run "$COPY/tests/docs/check-docs.sh" "$COPY/docs/02-forking.md"
-    echo "$output"
-    [ "$status" -eq 1 ]
-    [[ "$output" == *"in the order first seen"* ]]
+    edit_first_line 02-forking.md '^Clients served: 2 in ' 's/(\([0-9]*: 1\), \([0-9]*: 1\))/(\2, \1)/'
+    checker_fails_on 02-forking.md "in the order first seen"
     # 04-combined: a count that does not add up.
-    line=$(grep -m1 '^Clients served: 8 in ' "$COPY/docs/04-combined.md")
-    replace_line "$COPY/docs/04-combined.md" "$line" "$(echo "$line" | sed 's/^Clients served: 8 /Clients served: 9 /')"
-    run "$COPY/tests/docs/check-docs.sh" "$COPY/docs/04-combined.md"
-    echo "$output"
-    [ "$status" -eq 1 ]
-    [[ "$output" == *"the summary counts 9 clients; 8 are shown above it"* ]]
+    edit_first_line 04-combined.md '^Clients served: 8 in ' 's/^Clients served: 8 /Clients served: 9 /'
+    checker_fails_on 04-combined.md "the summary counts 9 clients; 8 are shown above it"
 }
 
 @test "the live comparison fails when the shown output differs from what make run prints" {
