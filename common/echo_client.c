@@ -176,7 +176,7 @@ static int run_one_client(const struct client_options *options, FILE *out, struc
 
    The tags are kept in the order first seen, and found again through a hash index: against 02
    and 03 every client brings a new tag, and comparing each with all the tags before it would
-   make `-c 100000` take minutes. */
+   cost time that grows with the square of -c. */
 
 struct tally_entry {
     char tag[TAG_MAX];
