@@ -30,21 +30,31 @@ fuzz:
 	tests/check/fuzz.sh $(or $(FUZZ_SECONDS),60)
 
 # exercise: the check for one exercise of docs/NN-*.md, e.g. make exercise STAGE=02 EX=1
-# Without STAGE and EX, or for an exercise with no check, it lists the checks there are (and
-# builds nothing).
+# (STAGE=2 is stage 02 too). Without STAGE and EX it lists the checks there are; for an exercise
+# with no check it says so and lists them (both build nothing). The build is silent unless it
+# fails, so what shows is the check's result.
+EXERCISE_STAGE := $(if $(filter 1 2 3 4 5 6 7 8 9,$(STAGE)),0$(STAGE),$(STAGE))
 exercise:
-	@test -n "$(STAGE)" -a -n "$(EX)" || { \
+	@if [ -z "$(STAGE)$(EX)" ]; then \
 	    echo "usage: make exercise STAGE=NN EX=K, for one of the exercises with a check:"; \
-	    tests/exercises/list.sh; exit 2; }
-	@test -f tests/exercises/$(STAGE)-$(EX).bats || { \
-	    echo "make exercise: exercise $(EX) of stage $(STAGE) has no check; the exercises with one:"; \
-	    tests/exercises/list.sh; exit 2; }
-	$(MAKE) all
-	tests/run-bats tests/exercises/$(STAGE)-$(EX).bats
+	    tests/exercises/list.sh; \
+	elif [ -z "$(STAGE)" ] || [ -z "$(EX)" ]; then \
+	    echo "usage: make exercise STAGE=NN EX=K, for one of the exercises with a check:"; \
+	    tests/exercises/list.sh; exit 2; \
+	elif [ ! -f tests/exercises/$(EXERCISE_STAGE)-$(EX).bats ]; then \
+	    echo "make exercise: exercise $(EX) of stage $(EXERCISE_STAGE) has no check;" \
+	        "the exercises with one:"; \
+	    tests/exercises/list.sh; exit 2; \
+	else \
+	    $(MAKE) -s --no-print-directory all && \
+	    echo "make exercise: the check of exercise $(EX) of stage $(EXERCISE_STAGE)," \
+	        "tests/exercises/$(EXERCISE_STAGE)-$(EX).bats" && \
+	    tests/run-bats tests/exercises/$(EXERCISE_STAGE)-$(EX).bats; \
+	fi
 
-## run: replay the blog post's demonstration for every stage in turn
+## run: every stage's demonstration in turn, then a table of the seconds two slow clients took
 run: all
-	@for stage in $(STAGES); do $(MAKE) --no-print-directory -C $$stage run || exit 1; echo; done
+	@MAKE='$(MAKE)' common/run-all.sh $(STAGES)
 
 ## format: reformat the C sources with clang-format, the house style in .clang-format
 format:
@@ -57,12 +67,15 @@ clean:
 help:
 	@echo "make          build every stage: NN-name/server and NN-name/client"
 	@echo "make run      replay the blog post's demonstration for every stage"
-	@echo "make test     build, then run every bats suite (needs bats-core, or npx)"
+	@echo "make test     build, then run every bats suite (bats-core: fetched from npm if missing)"
 	@echo "make bench    measure what each model costs (a table, a Markdown file, an SVG chart)"
 	@echo "make check    sanitizers, valgrind, fuzzing and static analysis"
+	@echo "make fuzz     the line reader's fuzzer alone, for FUZZ_SECONDS (default 60)"
 	@echo "make exercise STAGE=NN EX=K   check your solution to an exercise of docs/NN-*.md"
 	@echo "make exercise                 list the exercises that have a check"
 	@echo "make format   reformat the C sources (needs clang-format)"
 	@echo "make clean    remove what make built"
-	@echo "In a stage folder: make, make run, make test for that stage alone."
-	@echo "  also make trace (its system calls, Linux) and make server-static (docs/02-forking.md)."
+	@echo "make help     this list"
+	@echo "In a stage folder: make, make run, make test for that stage alone;"
+	@echo "  also make trace (its system calls, Linux), make server-static (docs/02-forking.md)"
+	@echo "  and make clean."

@@ -11,7 +11,7 @@
 int main(int argc, char *argv[])
 {
     struct client_options options = {.clients = 3, .jobs = 1};
-    switch (parse_client_options(argc, argv, &options, false)) {
+    switch (parse_client_options(argc, argv, &options)) {
     case OPTIONS_OK:
         break;
     case OPTIONS_HELP:
@@ -24,5 +24,5 @@ int main(int argc, char *argv[])
         report_error(errno, "client: cannot ignore SIGPIPE");
         return 1;
     }
-    return run_clients_in_turn(&options);
+    return run_clients(&options);
 }

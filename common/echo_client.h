@@ -1,13 +1,11 @@
-/* echo_client.h: one echo client's exchange, as the blog post's client does it, and the loop
-   that runs several clients one after another. */
+/* echo_client.h: the clients every stage runs, as the blog post's client does it: each
+   connects, sends one line, reads the reply, prints three lines and closes. -j runs several at
+   once, each job a thread; -d makes each one slow to leave. */
 #ifndef ECHO_CLIENT_H
 #define ECHO_CLIENT_H
 
-#include <stdio.h>
-
 #include "echo.h"
 #include "line_reader.h"
-#include "net.h"
 #include "options.h"
 
 /* The reply to "MESSAGE" is "TAG: MESSAGE": at most a tag, ": " and a line at the limit. */
@@ -16,20 +14,19 @@ enum { REPLY_LIMIT = TAG_MAX + 2 + LINE_LIMIT };
 /* How long a client waits for its reply before giving up. */
 enum { REPLY_TIMEOUT_MS = 30 * 1000 };
 
-/* What one client learnt. */
-struct client_run {
-    char tag[TAG_MAX];              /* who answered, taken from the reply */
-    char why[REASON_TEXT_MAX + 64]; /* on failure, the one-line reason */
-};
-
-/* Connect, send the message and '\n', read one reply line, and print on `out`, as each step
-   happens, three lines: "PID P sending message to server: 'M'", "Sent: N bytes" and
-   "PID P received: REPLY". Returns 0 when the reply is "TAG: MESSAGE", or -1 with the reason
-   in `run->why`. */
-int run_one_client(const struct client_options *options, FILE *out, struct client_run *run);
-
-/* Run options->clients clients one after another on stdout. Stops at the first failure, with
-   the reason on stderr. Returns the exit status: 0, or 1 on failure. */
-int run_clients_in_turn(const struct client_options *options);
+/* Run options->clients clients, options->jobs of them at a time, and print for each, on
+   stdout, three lines: "PID P sending message to server: 'M'", "Sent: N bytes" and
+   "PID P received: REPLY". Each client keeps its connection options->delay_ms after its reply,
+   then closes.
+   - With one job, the clients run one after another on the calling thread, and each line is
+     printed as it happens: the blog post's replay.
+   - With more, each job is a thread that runs clients until all are handed out; a client's
+     three lines are printed in one piece once it has closed, never mixed with another's.
+   When jobs is above 1 or delay_ms above 0, one last line follows the last client's:
+   "Clients served: N in S.SS s (TAG: COUNT, ...)", the seconds from the first connect to the
+   last close, and every tag with how many clients it served, in the order first seen.
+   No client is started after one fails; the reason is on stderr, and the last line is left
+   out. Returns the exit status: 0 when every reply was "TAG: MESSAGE", else 1. */
+int run_clients(const struct client_options *options);
 
 #endif

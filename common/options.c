@@ -164,23 +164,61 @@ enum parse_result parse_server_options(int argc, char *argv[], struct server_opt
     return OPTIONS_OK;
 }
 
-static void print_client_usage(FILE *out, const struct client_options *defaults, bool allow_jobs)
+/* The ranges of the client's numbers, as the usage states them. */
+enum { CLIENTS_MAX = 1000000, JOBS_MAX = 1000 };
+
+static void print_client_usage(FILE *out, const struct client_options *defaults)
 {
     fprintf(out,
-            "usage: client [-a ADDRESS] -p PORT [-c CLIENTS]%s [-h] [MESSAGE]\n"
+            "usage: client [-a ADDRESS] -p PORT [-c CLIENTS] [-j JOBS] [-d SECONDS] [-h] "
+            "[MESSAGE]\n"
             "  -a ADDRESS   server address (default 127.0.0.1)\n"
             "  -p PORT      server port, 1 to 65535 (required: the server prints it)\n"
-            "  -c CLIENTS   how many clients to run (default %ld)\n",
-            allow_jobs ? " [-j JOBS]" : "", defaults->clients);
-    if (allow_jobs)
-        fprintf(out,
-                "  -j JOBS      how many clients run at once, each in a thread (default %ld)\n",
-                defaults->jobs);
-    fprintf(out,
+            "  -c CLIENTS   how many clients to run (default %ld; 1 to %d)\n"
+            "  -j JOBS      how many of them run at once, each in a thread of the client\n"
+            "               (default %ld; 1 to %d; 1 runs them one after another)\n"
+            "  -d SECONDS   a slow client: each keeps its connection open SECONDS after its\n"
+            "               reply (default 0; 0 to %d, such as 2, 0.5 or 1.25: a digit\n"
+            "               before the point, at most 3 after it)\n"
             "  -h           show this help and exit\n"
             "  MESSAGE      the line each client sends (default \"%s\"; no newline,\n"
-            "               at most %d bytes are accepted by the server)\n",
+            "               at most %d bytes are accepted by the server)\n"
+            "With -j above 1 or -d above 0, a last line counts the clients served, the seconds\n"
+            "they took, and who served them.\n",
+            defaults->clients, CLIENTS_MAX, defaults->jobs, JOBS_MAX, DELAY_SECONDS_MAX,
             default_message, LINE_LIMIT);
+}
+
+/* Read seconds, whole or with up to three decimals ("2", "0.5", "1.25"), as milliseconds, at
+   most `max_seconds`. Only digits and at most one point, with a digit on each side of it:
+   "", ".5", "1.", "-1", "+1", " 1", "1e3", "0x1" and "0.0001" are refused. Read by hand: strtod
+   would take most of those, and in some locales it wants "0,5". */
+static bool parse_seconds(const char *text, long max_seconds, long *ms)
+{
+    const char *digit = text;
+    long whole = 0;
+    if (!isdigit((unsigned char)*digit))
+        return false;
+    for (; isdigit((unsigned char)*digit); digit++) {
+        whole = whole * 10 + (*digit - '0');
+        if (whole > max_seconds)
+            return false;
+    }
+    long thousandths = 0;
+    if (*digit == '.') {
+        digit++;
+        if (!isdigit((unsigned char)*digit))
+            return false;
+        for (long scale = 100; isdigit((unsigned char)*digit); digit++, scale /= 10) {
+            if (scale == 0)
+                return false; /* a fourth decimal: finer than a millisecond */
+            thousandths += (*digit - '0') * scale;
+        }
+    }
+    if (*digit != '\0' || whole * 1000 + thousandths > max_seconds * 1000)
+        return false;
+    *ms = whole * 1000 + thousandths;
+    return true;
 }
 
 static bool take_client_option(int letter, const char *value, struct client_options *options)
@@ -196,58 +234,67 @@ static bool take_client_option(int letter, const char *value, struct client_opti
         snprintf(options->port, sizeof options->port, "%ld", number);
         return true;
     case 'c':
-        if (!parse_number(value, 1, 1000000, &options->clients))
-            return bad_value("client", 'c', value, 1, 1000000);
+        if (!parse_number(value, 1, CLIENTS_MAX, &options->clients))
+            return bad_value("client", 'c', value, 1, CLIENTS_MAX);
         return true;
-    default: /* 'j' */
-        if (!parse_number(value, 1, 1000, &options->jobs))
-            return bad_value("client", 'j', value, 1, 1000);
+    case 'j':
+        if (!parse_number(value, 1, JOBS_MAX, &options->jobs))
+            return bad_value("client", 'j', value, 1, JOBS_MAX);
+        return true;
+    default: /* 'd' */
+        if (!parse_seconds(value, DELAY_SECONDS_MAX, &options->delay_ms)) {
+            fprintf(stderr,
+                    "client: -d takes seconds from 0 to %d such as 2, 0.5 or 1.25 (a digit "
+                    "before the point, at most 3 after it), not '%s'\n",
+                    DELAY_SECONDS_MAX, value);
+            return false;
+        }
         return true;
     }
 }
 
-static enum parse_result client_usage_error(const struct client_options *defaults, bool allow_jobs)
+static enum parse_result client_usage_error(const struct client_options *defaults)
 {
-    print_client_usage(stderr, defaults, allow_jobs);
+    print_client_usage(stderr, defaults);
     return OPTIONS_BAD;
 }
 
-enum parse_result parse_client_options(int argc, char *argv[], struct client_options *options,
-                                       bool allow_jobs)
+enum parse_result parse_client_options(int argc, char *argv[], struct client_options *options)
 {
     const struct client_options defaults = *options;
     options->address = "127.0.0.1";
     options->port[0] = '\0';
+    options->delay_ms = 0;
     options->message = default_message;
 
     opterr = 0;
     int letter;
-    while ((letter = getopt(argc, argv, allow_jobs ? ":a:p:c:j:h" : ":a:p:c:h")) != -1) {
+    while ((letter = getopt(argc, argv, ":a:p:c:j:d:h")) != -1) {
         if (letter == 'h') {
-            print_client_usage(stdout, &defaults, allow_jobs);
+            print_client_usage(stdout, &defaults);
             return OPTIONS_HELP;
         }
         if (letter == '?' || letter == ':') {
             report_getopt_error("client", letter);
-            return client_usage_error(&defaults, allow_jobs);
+            return client_usage_error(&defaults);
         }
         if (!take_client_option(letter, optarg, options))
-            return client_usage_error(&defaults, allow_jobs);
+            return client_usage_error(&defaults);
     }
     if (options->port[0] == '\0') {
         fprintf(stderr,
                 "client: -p PORT is required (the server prints its port when it starts)\n");
-        return client_usage_error(&defaults, allow_jobs);
+        return client_usage_error(&defaults);
     }
     if (argc - optind > 1) {
         fprintf(stderr, "client: one MESSAGE at most; quote it if it has spaces\n");
-        return client_usage_error(&defaults, allow_jobs);
+        return client_usage_error(&defaults);
     }
     if (optind < argc)
         options->message = argv[optind];
     if (strchr(options->message, '\n') != NULL) {
         fprintf(stderr, "client: MESSAGE must not contain a newline: it would be two lines\n");
-        return client_usage_error(&defaults, allow_jobs);
+        return client_usage_error(&defaults);
     }
     return OPTIONS_OK;
 }

@@ -1,8 +1,9 @@
 /* options.h: the command lines of every server and client (see docs/common.md).
 
    Every server takes -a -p -i -q -h; a stage adds its own options (02's -m, 04's -w and -t)
-   by describing them in a table of `struct stage_option`. The parsers print the usage
-   themselves and tell main how to end: main alone decides to exit. */
+   by describing them in a table of `struct stage_option`. Every client takes the same options,
+   -a -p -c -j -d -h; a stage sets only their defaults. The parsers print the usage themselves
+   and tell main how to end: main alone decides to exit. */
 #ifndef OPTIONS_H
 #define OPTIONS_H
 
@@ -46,17 +47,20 @@ enum { STAGE_OPTIONS_MAX = 8 };
 enum parse_result parse_server_options(int argc, char *argv[], struct server_options *options,
                                        const struct stage_option *extra, size_t extra_count);
 
+/* The longest a slow client (-d) keeps its connection: an hour. */
+enum { DELAY_SECONDS_MAX = 3600 };
+
 struct client_options {
     const char *address; /* -a */
     char port[8];        /* -p, required: empty until given */
     long clients;        /* -c: how many clients to run */
-    long jobs;           /* -j: how many at once (04-combined only) */
+    long jobs;           /* -j: how many of them at once, each in a thread */
+    long delay_ms;       /* -d, in ms: how long each keeps its connection after its reply */
     const char *message; /* the line each client sends */
 };
 
-/* Parse a client's command line. `options` holds the stage's defaults on entry; -j is accepted
-   only when `allow_jobs` is true. */
-enum parse_result parse_client_options(int argc, char *argv[], struct client_options *options,
-                                       bool allow_jobs);
+/* Parse a client's command line. `options` holds the stage's defaults (clients, jobs) on
+   entry. */
+enum parse_result parse_client_options(int argc, char *argv[], struct client_options *options);
 
 #endif

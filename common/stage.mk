@@ -58,9 +58,11 @@ endif
 test: all
 	$(TESTS)/run-bats $(TESTS)/$(STAGE).bats
 
-# The blog post's demonstration: a server on a free port, the default clients, then a stop.
+# The blog post's demonstration, then two slow clients at once: a server on a free port, the
+# clients, then a stop. The recipe is not echoed, so `make -s -C NN-name run` shows only what
+# the programs print (without -s, make also names the folder it enters).
 run: all
-	$(COMMON)/run-demo.sh $(STAGE)
+	@$(COMMON)/run-demo.sh $(STAGE)
 
 # The system calls of one client's connection, as strace -f records them (Linux only).
 trace: all

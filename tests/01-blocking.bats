@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # 01-blocking: the iterative server. One process serves one client at a time, and every reply
-# is tagged with the server's own PID. The contract is /work/shared/CONTRACT.md; helper.bash
+# is tagged with the server's own PID. The contract is docs/contract.md; helper.bash
 # says what the helpers do, contract_cases.bash what the cases shared with the other stages check.
 
 bats_require_minimum_version 1.5.0
@@ -44,6 +44,25 @@ check_tag() {
 @test "01: a client message of exactly 1024 bytes is echoed" {
     start_server "$STAGE"
     client_message_of_1024_bytes_is_echoed -c 1
+}
+
+# ---------------------------------------------------------------------------------------------
+# The client: clients at once (-j), slow clients (-d), the summary line
+
+@test "01: -c 6 -j 3: six whole blocks, then 'Clients served: 6 in S.SS s (TAG: COUNT, ...)', tags as first seen: all the server's PID" {
+    start_server "$STAGE"
+    clients_at_once_print_whole_blocks_and_the_summary
+    [[ ${lines[18]} =~ ^Clients\ served:\ 6\ in\ [0-9]+\.[0-9]{2}\ s\ \($SERVER_PID:\ 6\)$ ]]
+}
+
+@test "01: -c 2 -j 1 -d 0.3: the clients in turn, each 0.3 s slow to close; the summary counts at least 0.60 s" {
+    start_server "$STAGE"
+    slow_clients_in_turn_print_the_summary
+}
+
+@test "01: -c 3 -j 1 -d 0: the blog post's lines alone, no summary" {
+    start_server "$STAGE"
+    one_job_without_delay_prints_no_summary
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -115,6 +134,39 @@ check_tag() {
     finish_client third 5
     [ "$status" -eq 0 ]
     is "PID $CLIENT_PID received: $SERVER_PID: third" "${lines[2]}"
+}
+
+@test "01: -c 2 -j 2 -d 1: two slow clients at once take at least 2 s: the second waits for the first to close" {
+    start_server "$STAGE"
+    local start elapsed
+    start=$(now_ms)
+    run_client "$STAGE" -p "$SERVER_PORT" -c 2 -j 2 -d 1
+    elapsed=$(($(now_ms) - start))
+    [ "$status" -eq 0 ]
+    [ -z "$stderr" ]
+    [ "${#lines[@]}" -eq 7 ]
+    expect_blocks 2 'Hello echo server!'
+    expect_summary "${lines[6]}"
+    [[ ${lines[6]} == *" s ($SERVER_PID: 2)" ]]
+    ((SUMMARY_HUNDREDTHS >= 200)) || { echo "the summary counts $SUMMARY_HUNDREDTHS hundredths" >&2; false; }
+    ((elapsed >= 2000)) || { echo "the client took $elapsed ms" >&2; false; }
+}
+
+@test "01: a slow client (-d 5) holds the server after its reply: the next connection is answered once it closes" {
+    start_server "$STAGE"
+    start_client slow "$STAGE" -p "$SERVER_PORT" -c 1 -d 5 slow
+    wait_until 5 client_printed slow "^PID [0-9]+ received: $SERVER_PID: slow\$"
+    local other
+    open_connection other
+    send "$other" 'other\n'
+    expect_no_reply "$other" 1 # the slow client has its reply and is still connected
+    finish_client slow 15
+    [ "$status" -eq 0 ]
+    [ "${#lines[@]}" -eq 4 ]
+    expect_blocks 1 slow
+    expect_summary "${lines[3]}"
+    ((SUMMARY_HUNDREDTHS >= 500))
+    expect_reply_on "$other" other 5
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -297,4 +349,20 @@ expect_idle_close() {
 @test "01: client with a message longer than 1024 bytes: exit 1 with a one-line reason" {
     start_server "$STAGE"
     client_refuses_a_message_over_1024_bytes -c 1
+}
+
+@test "01: client -h: the usage on stdout, -j and -d included, with this stage's defaults -c 2 -j 1" {
+    client_h_shows_every_option 2 1
+}
+
+@test "01: client -j or -d with a bad value, or none: the reason then the usage on stderr, exit 2" {
+    bad_jobs_and_delays_are_bad_usage
+}
+
+@test "01: client -d takes 0 to 3600 s with up to 3 decimals, -j 1 to 1000" {
+    every_delay_and_job_count_in_range_is_taken
+}
+
+@test "01: clients at once to a port nobody listens on: one-line reasons, no summary, exit 1" {
+    clients_at_once_to_a_port_nobody_listens_on_print_no_summary
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # 02-forking: a child process per connection. Every connection is served, and its replies
 # tagged, by a new child of the server; the server reaps its children and runs at most -m of
-# them at once. The contract is /work/shared/CONTRACT.md; helper.bash says what the helpers do,
+# them at once. The contract is docs/contract.md; helper.bash says what the helpers do,
 # contract_cases.bash what the cases shared with the other stages check.
 
 bats_require_minimum_version 1.5.0
@@ -61,6 +61,25 @@ has_children() {
 @test "02: a client message of exactly 1024 bytes is echoed" {
     start_server "$STAGE"
     client_message_of_1024_bytes_is_echoed -c 1
+}
+
+# ---------------------------------------------------------------------------------------------
+# The client: clients at once (-j), slow clients (-d), the summary line
+
+@test "02: -c 6 -j 3: six whole blocks, then 'Clients served: 6 in S.SS s (TAG: COUNT, ...)', tags as first seen: six children" {
+    start_server "$STAGE"
+    clients_at_once_print_whole_blocks_and_the_summary
+    [ "$(printf '%s\n' "${BLOCK_TAGS[@]}" | sort -u | wc -l)" -eq 6 ] # a child each
+}
+
+@test "02: -c 2 -j 1 -d 0.3: the clients in turn, each 0.3 s slow to close; the summary counts at least 0.60 s" {
+    start_server "$STAGE"
+    slow_clients_in_turn_print_the_summary
+}
+
+@test "02: -c 3 -j 1 -d 0: the blog post's lines alone, no summary" {
+    start_server "$STAGE"
+    one_job_without_delay_prints_no_summary
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -223,6 +242,15 @@ static_linking_works() {
         { echo "static: $static_mappings mappings, dynamic: $dynamic_mappings" >&2; return 1; }
     one_client_prints_its_three_lines -c 1 # answered by a child's PID, as ever
     expect_clean_stop
+}
+
+@test "02: -c 2 -j 2 -d 10: two slow clients are served at once, by two children of the server, before either closes" {
+    start_server "$STAGE"
+    two_slow_clients_are_served_at_once
+    local tag
+    for tag in "${LESSON_TAGS[@]}"; do
+        [ "$tag" != "$SERVER_PID" ] # check_tag: a child's PID, never the server's
+    done
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -407,4 +435,20 @@ is_sleeping() {
 @test "02: client with a message longer than 1024 bytes: exit 1 with a one-line reason" {
     start_server "$STAGE"
     client_refuses_a_message_over_1024_bytes -c 1
+}
+
+@test "02: client -h: the usage on stdout, -j and -d included, with this stage's defaults -c 2 -j 1" {
+    client_h_shows_every_option 2 1
+}
+
+@test "02: client -j or -d with a bad value, or none: the reason then the usage on stderr, exit 2" {
+    bad_jobs_and_delays_are_bad_usage
+}
+
+@test "02: client -d takes 0 to 3600 s with up to 3 decimals, -j 1 to 1000" {
+    every_delay_and_job_count_in_range_is_taken
+}
+
+@test "02: clients at once to a port nobody listens on: one-line reasons, no summary, exit 1" {
+    clients_at_once_to_a_port_nobody_listens_on_print_no_summary
 }

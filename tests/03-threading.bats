@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # 03-threading: a thread per connection. Every connection is served by a new thread of the one
 # server process, and its replies are tagged Thread-N, N counting the connections accepted from
-# 1; at most -m handler threads run at once. The contract is /work/shared/CONTRACT.md;
+# 1; at most -m handler threads run at once. The contract is docs/contract.md;
 # helper.bash and pool_helper.bash say what the helpers do, contract_cases.bash what the cases
 # shared with the other stages check.
 
@@ -66,6 +66,26 @@ expect_no_children() {
 @test "03: a client message of exactly 1024 bytes is echoed" {
     start_server "$STAGE"
     client_message_of_1024_bytes_is_echoed -c 1
+}
+
+# ---------------------------------------------------------------------------------------------
+# The client: clients at once (-j), slow clients (-d), the summary line
+
+@test "03: -c 6 -j 3: six whole blocks, then 'Clients served: 6 in S.SS s (TAG: COUNT, ...)', tags as first seen: six threads" {
+    start_server "$STAGE"
+    clients_at_once_print_whole_blocks_and_the_summary
+    is "Thread-1 Thread-2 Thread-3 Thread-4 Thread-5 Thread-6" \
+        "$(printf '%s\n' "${BLOCK_TAGS[@]}" | sort -t- -k2n | tr '\n' ' ' | sed 's/ $//')" "the threads"
+}
+
+@test "03: -c 2 -j 1 -d 0.3: the clients in turn, each 0.3 s slow to close; the summary counts at least 0.60 s" {
+    start_server "$STAGE"
+    slow_clients_in_turn_print_the_summary
+}
+
+@test "03: -c 3 -j 1 -d 0: the blog post's lines alone, no summary" {
+    start_server "$STAGE"
+    one_job_without_delay_prints_no_summary
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -235,6 +255,13 @@ expect_no_children() {
     is "$(printf 'Thread-%d\n' {1..40})" "$(printf '%s\n' "${HELD_TAGS[@]}")" "the tags of the 40"
     is Thread-41 "$TAG"
     expect_no_children
+}
+
+@test "03: -c 2 -j 2 -d 10: two slow clients are served at once, by two threads of one process, before either closes" {
+    start_server "$STAGE"
+    two_slow_clients_are_served_at_once
+    [[ ${LESSON_TAGS[0]} == Thread-* && ${LESSON_TAGS[1]} == Thread-* ]]
+    has_no_children
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -462,15 +489,6 @@ stop_with_connections_held() {
     client_without_p_prints_its_usage_and_exits_2
 }
 
-@test "03: client -j (04-combined's option only): the usage on stderr, exit 2" {
-    start_server "$STAGE"
-    run --separate-stderr bounded 5 "$ROOT/$STAGE/client" -p "$SERVER_PORT" -j 2
-    [ "$status" -eq 2 ]
-    [ -z "$output" ]
-    [[ $stderr == *"usage: client "* ]]
-    [[ $stderr != *"-j JOBS"* ]]
-}
-
 @test "03: client to a port nobody listens on: 'client: cannot connect to 127.0.0.1:PORT: Connection refused', exit 1" {
     client_to_a_port_nobody_listens_on_is_refused_with_exit_1
 }
@@ -478,4 +496,20 @@ stop_with_connections_held() {
 @test "03: client with a message longer than 1024 bytes: exit 1 with a one-line reason" {
     start_server "$STAGE"
     client_refuses_a_message_over_1024_bytes -c 1
+}
+
+@test "03: client -h: the usage on stdout, -j and -d included, with this stage's defaults -c 3 -j 1" {
+    client_h_shows_every_option 3 1
+}
+
+@test "03: client -j or -d with a bad value, or none: the reason then the usage on stderr, exit 2" {
+    bad_jobs_and_delays_are_bad_usage
+}
+
+@test "03: client -d takes 0 to 3600 s with up to 3 decimals, -j 1 to 1000" {
+    every_delay_and_job_count_in_range_is_taken
+}
+
+@test "03: clients at once to a port nobody listens on: one-line reasons, no summary, exit 1" {
+    clients_at_once_to_a_port_nobody_listens_on_print_no_summary
 }

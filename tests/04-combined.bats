@@ -3,8 +3,9 @@
 # accept and serve one connection at a time. Replies are tagged PID/Thread-N: the worker's PID
 # (a child of the server, never the server itself) and N in 1..T. The main process only
 # supervises: it starts a new worker when one dies, and stops them all on SIGTERM or SIGINT.
-# The client runs -j clients at once and prints each one's lines as a whole block. The contract
-# is /work/shared/CONTRACT.md; helper.bash and pool_helper.bash say what the helpers do,
+# Its client runs 4 clients at once by default and prints each one's lines as a whole block,
+# then the summary line (contract_cases.bash's expect_summary). The contract is docs/contract.md;
+# helper.bash and pool_helper.bash say what the helpers do,
 # contract_cases.bash what the cases shared with the other stages check.
 
 bats_require_minimum_version 1.5.0
@@ -65,24 +66,6 @@ every_thread_tag() {
             echo "$pid/Thread-$i"
         done
     done | LC_ALL=C sort
-}
-
-# expect_summary LINE: LINE is "Clients served: TAG: COUNT, ...", sorted by tag (as strcmp
-# sorts), with a count per tag that is the number of blocks in BLOCK_TAGS that tag names.
-expect_summary() {
-    local expected
-    expected="Clients served: $(printf '%s\n' "${BLOCK_TAGS[@]}" | LC_ALL=C sort | uniq -c |
-        awk '{ printf "%s%s: %s", (NR > 1 ? ", " : ""), $2, $1 }')"
-    is "$expected" "$1" "the summary line"
-    # And, read back from the line itself: the counts add up to the number of clients.
-    local entries total=0 entry entry_list
-    entries=${1#Clients served: }
-    IFS=',' read -r -a entry_list <<<"$entries"
-    for entry in "${entry_list[@]}"; do
-        [[ $entry =~ ^\ ?[0-9]+/Thread-[0-9]+:\ ([0-9]+)$ ]] || { echo "bad entry '$entry'" >&2; return 1; }
-        total=$((total + BASH_REMATCH[1]))
-    done
-    is "${#BLOCK_TAGS[@]}" "$total" "the sum of the summary's counts"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -153,6 +136,24 @@ expect_summary() {
 @test "04: a client message of exactly 1024 bytes is echoed" {
     start_pool
     client_message_of_1024_bytes_is_echoed -c 2 -j 2
+}
+
+# ---------------------------------------------------------------------------------------------
+# The client: clients at once (-j), slow clients (-d), the summary line
+
+@test "04: -c 6 -j 3: six whole blocks, then 'Clients served: 6 in S.SS s (TAG: COUNT, ...)', tags as first seen" {
+    start_pool
+    clients_at_once_print_whole_blocks_and_the_summary
+}
+
+@test "04: -c 2 -j 1 -d 0.3: the clients in turn, each 0.3 s slow to close; the summary counts at least 0.60 s" {
+    start_pool
+    slow_clients_in_turn_print_the_summary
+}
+
+@test "04: -c 3 -j 1 -d 0: the blog post's lines alone, no summary" {
+    start_pool
+    one_job_without_delay_prints_no_summary
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -441,6 +442,13 @@ expect_summary() {
     idle_connection_stays_open
 }
 
+@test "04: -c 2 -j 2 -d 10: two slow clients are served at once, by two pool threads, before either closes" {
+    start_pool
+    two_slow_clients_are_served_at_once
+    # Two pool threads: of one worker or of both, but never the same thread twice.
+    [ "${LESSON_TAGS[0]}" != "${LESSON_TAGS[1]}" ]
+}
+
 # ---------------------------------------------------------------------------------------------
 # The wire protocol
 
@@ -654,35 +662,27 @@ expect_summary() {
     [[ $stderr == *"usage: client "*"[-j JOBS]"* ]]
 }
 
-@test "04: client -j below 1 or not a whole number: the usage on stderr, exit 2" {
-    start_pool
-    local jobs
-    for jobs in 0 -1 x ''; do
-        run --separate-stderr bounded 5 "$ROOT/$STAGE/client" -p "$SERVER_PORT" -j "$jobs"
-        [ "$status" -eq 2 ]
-        [ -z "$output" ]
-        [[ $stderr == *"usage: client "* ]]
-    done
-}
-
 @test "04: client to a port nobody listens on: 'client: cannot connect to 127.0.0.1:PORT: Connection refused', exit 1" {
     client_to_a_port_nobody_listens_on_is_refused_with_exit_1 -c 1 -j 1
 }
 
-@test "04: clients at once (-j 4) to a port nobody listens on: one-line reasons, no summary, exit 1" {
-    local port
-    port=$(free_port "$STAGE")
-    run_client "$STAGE" -p "$port" -c 8 -j 4
-    [ "$status" -eq 1 ]
-    [ -z "$output" ]
-    [ "${#stderr_lines[@]}" -ge 1 ]
-    local line
-    for line in "${stderr_lines[@]}"; do
-        is "client: cannot connect to 127.0.0.1:$port: Connection refused" "$line"
-    done
+@test "04: clients at once to a port nobody listens on: one-line reasons, no summary, exit 1" {
+    clients_at_once_to_a_port_nobody_listens_on_print_no_summary
 }
 
 @test "04: client with a message longer than 1024 bytes: exit 1 with a one-line reason" {
     start_pool
     client_refuses_a_message_over_1024_bytes -c 1 -j 1
+}
+
+@test "04: client -h: the usage on stdout, -j and -d included, with this stage's defaults -c 8 -j 4" {
+    client_h_shows_every_option 8 4
+}
+
+@test "04: client -j or -d with a bad value, or none: the reason then the usage on stderr, exit 2" {
+    bad_jobs_and_delays_are_bad_usage
+}
+
+@test "04: client -d takes 0 to 3600 s with up to 3 decimals, -j 1 to 1000" {
+    every_delay_and_job_count_in_range_is_taken
 }

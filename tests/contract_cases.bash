@@ -31,6 +31,19 @@
 #   custom_message_is_sent_with_its_newline_and_echoed_whole    -c 1, a message with %, %s and a backslash
 #   sent_counts_bytes_not_characters CLIENT_OPTION...           (-c 1) 'héllo wörld': 14 bytes
 #   client_message_of_1024_bytes_is_echoed CLIENT_OPTION...
+# Clients at once (-j), slow clients (-d), and the summary line
+#   expect_summary LINE              LINE is the summary for the blocks in BLOCK_TAGS; its
+#                                    seconds, as hundredths, in SUMMARY_HUNDREDTHS
+#   clients_at_once_print_whole_blocks_and_the_summary          -c 6 -j 3, 1000-byte messages
+#   slow_clients_in_turn_print_the_summary                      -c 2 -j 1 -d 0.3: >= 0.60 s
+#   one_job_without_delay_prints_no_summary                     -c 3 -j 1 -d 0
+#   two_slow_clients_are_served_at_once                         (02-04) -c 2 -j 2 -d 10: both
+#                                                               served, by two tags, before
+#                                                               either closes; tags in LESSON_TAGS
+#   clients_at_once_to_a_port_nobody_listens_on_print_no_summary
+#   bad_jobs_and_delays_are_bad_usage
+#   every_delay_and_job_count_in_range_is_taken
+#   client_h_shows_every_option CLIENTS JOBS                    the stage's defaults of -c and -j
 # The server's output
 #   banner_names_address_port_and_pid                           a server started without options
 #   p_port_is_listened_on_and_named_in_the_banner CLIENT_OPTION...   starts the server with -p
@@ -231,6 +244,196 @@ client_message_of_1024_bytes_is_echoed() {
     [ "$status" -eq 0 ]
     is "Sent: 1025 bytes" "${lines[1]}"
     expect_blocks "$count" "$LONGEST"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Clients at once (-j), slow clients (-d), and the summary line
+
+# expect_summary LINE: LINE is the client's last line, "Clients served: N in S.SS s (TAG: COUNT,
+# ...)", for the blocks expect_blocks left in BLOCK_TAGS: N is their number, and each tag of
+# theirs is listed once, in the order the blocks first show it, with the number of blocks it
+# answered. Read back from the line itself too: every TAG one that check_tag accepts, the
+# COUNTs adding up to N. The seconds, as hundredths, in SUMMARY_HUNDREDTHS.
+expect_summary() {
+    local line=$1 re='^Clients served: ([0-9]+) in ([0-9]+)\.([0-9][0-9]) s \((.+)\)$'
+    [[ $line =~ $re ]] || { echo "not a summary line: $(printf '%q' "$line")" >&2; return 1; }
+    local served=${BASH_REMATCH[1]} entries=${BASH_REMATCH[4]}
+    SUMMARY_HUNDREDTHS=$((10#${BASH_REMATCH[2]} * 100 + 10#${BASH_REMATCH[3]}))
+    is "${#BLOCK_TAGS[@]}" "$served" "the number of clients served" || return 1
+    # What the line must say, worked out from the blocks.
+    local -A count_of=()
+    local first_seen=() tag expected=''
+    for tag in "${BLOCK_TAGS[@]}"; do
+        [ -n "${count_of[$tag]:-}" ] || first_seen+=("$tag")
+        count_of[$tag]=$((${count_of[$tag]:-0} + 1))
+    done
+    for tag in "${first_seen[@]}"; do
+        expected+="${expected:+, }$tag: ${count_of[$tag]}"
+    done
+    is "$expected" "$entries" "the summary's tags and counts" || return 1
+    # What the line says, read entry by entry.
+    local rest=$entries entry total=0 entry_re='^(.+): ([1-9][0-9]*)$'
+    while [ -n "$rest" ]; do
+        entry=${rest%%, *}
+        if [ "$entry" = "$rest" ]; then
+            rest=''
+        else
+            rest=${rest#*, }
+        fi
+        [[ $entry =~ $entry_re ]] || { echo "bad summary entry '$entry'" >&2; return 1; }
+        total=$((total + BASH_REMATCH[2])) # before check_tag, which may match a regex too
+        check_tag "${BASH_REMATCH[1]}" || return 1
+    done
+    is "$served" "$total" "the sum of the summary's counts"
+}
+
+# clients_at_once_print_whole_blocks_and_the_summary: -c 6 -j 3 with a message of 1000 bytes:
+# six whole blocks (no line of a client among another's lines), then the summary.
+clients_at_once_print_whole_blocks_and_the_summary() {
+    local message
+    message=$(printf '%1000s' '' | tr ' ' j)
+    run_client "$STAGE" -p "$SERVER_PORT" -c 6 -j 3 "$message"
+    [ "$status" -eq 0 ]
+    [ -z "$stderr" ]
+    [ "${#lines[@]}" -eq 19 ]
+    expect_blocks 6 "$message"
+    expect_summary "${lines[18]}"
+}
+
+# slow_clients_in_turn_print_the_summary: -c 2 -j 1 -d 0.3: the two clients one after another,
+# each keeping its connection 0.3 s after its reply, so the summary counts at least 0.60 s and
+# so does the wall clock. -j 1 with -d prints the summary too.
+slow_clients_in_turn_print_the_summary() {
+    local start elapsed
+    start=$(now_ms)
+    run_client "$STAGE" -p "$SERVER_PORT" -c 2 -j 1 -d 0.3 slow
+    elapsed=$(($(now_ms) - start))
+    [ "$status" -eq 0 ]
+    [ -z "$stderr" ]
+    [ "${#lines[@]}" -eq 7 ]
+    expect_blocks 2 slow
+    expect_summary "${lines[6]}"
+    ((SUMMARY_HUNDREDTHS >= 60)) || { echo "the summary counts $SUMMARY_HUNDREDTHS hundredths" >&2; return 1; }
+    ((elapsed >= 600)) || { echo "the client took $elapsed ms" >&2; return 1; }
+}
+
+# one_job_without_delay_prints_no_summary: -c 3 -j 1 -d 0 prints the blog post's lines alone.
+one_job_without_delay_prints_no_summary() {
+    run_client "$STAGE" -p "$SERVER_PORT" -c 3 -j 1 -d 0 'one at a time'
+    [ "$status" -eq 0 ]
+    [ -z "$stderr" ]
+    [ "${#lines[@]}" -eq 9 ]
+    expect_blocks 3 'one at a time'
+    [[ $output != *"Clients served"* ]]
+}
+
+# The distinct tags the server has logged a response with for the line TEXT, one a line.
+_tags_logged_for() {
+    sed -n "s/^Server sending response \[\(.*\): $1\]\$/\1/p" "$SERVER_OUT" | sort -u
+}
+
+_tags_logged_at_least() {
+    [ "$(_tags_logged_for "$1" | wc -l)" -ge "$2" ]
+}
+
+# two_slow_clients_are_served_at_once: the lesson of 02, 03 and 04, as an order of events. The
+# client runs -c 2 -j 2 -d 10: two clients at once, each keeping its connection 10 s after its
+# reply. Within 8 s the server has logged both replies, with two different tags, while the
+# client still runs and has printed nothing: a client's block is printed once it has closed, so
+# neither has. The client then ends with both blocks, answered by those two tags, and a summary
+# of at least 10 s. The two tags in LESSON_TAGS.
+two_slow_clients_are_served_at_once() {
+    start_client lesson "$STAGE" -p "$SERVER_PORT" -c 2 -j 2 -d 10 lesson
+    wait_until 8 _tags_logged_at_least lesson 2
+    is_running "$CLIENT_PID" || { echo "the client ended before both were served" >&2; return 1; }
+    [ ! -s "$(client_out lesson)" ] || { echo "a client closed before both were served" >&2; return 1; }
+    mapfile -t LESSON_TAGS < <(_tags_logged_for lesson)
+    [ "${#LESSON_TAGS[@]}" -eq 2 ]
+    check_tag "${LESSON_TAGS[0]}"
+    check_tag "${LESSON_TAGS[1]}"
+    finish_client lesson 30
+    [ "$status" -eq 0 ]
+    [ -z "$stderr" ]
+    [ "${#lines[@]}" -eq 7 ]
+    expect_blocks 2 lesson
+    expect_summary "${lines[6]}"
+    ((SUMMARY_HUNDREDTHS >= 1000)) || { echo "the summary counts $SUMMARY_HUNDREDTHS hundredths" >&2; return 1; }
+    is "$(printf '%s\n' "${LESSON_TAGS[@]}")" "$(printf '%s\n' "${BLOCK_TAGS[@]}" | sort -u)" \
+        "the tags of the blocks"
+}
+
+# clients_at_once_to_a_port_nobody_listens_on_print_no_summary: -c 4 -j 2 -d 0.5, refused:
+# exit 1, a one-line reason for each client that tried, nothing on stdout, no summary.
+clients_at_once_to_a_port_nobody_listens_on_print_no_summary() {
+    local port line
+    port=$(free_port "$STAGE")
+    run_client "$STAGE" -p "$port" -c 4 -j 2 -d 0.5
+    [ "$status" -eq 1 ]
+    [ -z "$output" ]
+    [ "${#stderr_lines[@]}" -ge 1 ]
+    for line in "${stderr_lines[@]}"; do
+        is "client: cannot connect to 127.0.0.1:$port: Connection refused" "$line"
+    done
+}
+
+# expect_client_usage_error REASON ARG...: the client run with -p 1 and ARG... exits 2 before it
+# connects, with nothing on stdout and, on stderr, a first line that starts with REASON, then the
+# usage.
+expect_client_usage_error() {
+    local reason=$1
+    shift
+    run --separate-stderr bounded 5 "$ROOT/$STAGE/client" -p 1 "$@"
+    is 2 "$status" "the exit status of client $*" || return 1
+    [ -z "$output" ] || { echo "client $* printed on stdout: $output" >&2; return 1; }
+    [[ ${stderr_lines[0]} == "$reason"* ]] || { is "$reason..." "${stderr_lines[0]}" "the reason"; return 1; }
+    is "$CLIENT_USAGE" "${stderr_lines[1]}" "the usage's first line"
+}
+
+CLIENT_USAGE='usage: client [-a ADDRESS] -p PORT [-c CLIENTS] [-j JOBS] [-d SECONDS] [-h] [MESSAGE]'
+
+# bad_jobs_and_delays_are_bad_usage: -j below 1, above 1000 or not a whole number, and -d that is
+# not seconds from 0 to 3600 written as digits with at most one point (a digit on each side of
+# it) and 3 decimals, or either without a value: exit 2, the usage on stderr.
+bad_jobs_and_delays_are_bad_usage() {
+    local value
+    for value in 0 -1 1001 x 2x 1.5 ' 2' ''; do
+        expect_client_usage_error "client: -j takes a whole number from 1 to 1000" -j "$value"
+    done
+    for value in -1 x 1e3 0x1 1. .5 0.0001 3601 3600.5 ' 1' +1 1,5 0.5s ''; do
+        expect_client_usage_error "client: -d takes seconds from 0 to 3600" -d "$value"
+    done
+    expect_client_usage_error "client: option -j needs a value" -j
+    expect_client_usage_error "client: option -d needs a value" -d
+}
+
+# every_delay_and_job_count_in_range_is_taken: such values pass the parser: the client tries to
+# connect (to a port nobody listens on, so it exits 1 at once), where bad usage would exit 2.
+every_delay_and_job_count_in_range_is_taken() {
+    local port value
+    port=$(free_port "$STAGE")
+    for value in 0 2 0.5 1.25 0.001 00.5 3600 3600.000; do
+        run_client "$STAGE" -p "$port" -c 1 -d "$value"
+        is 1 "$status" "the exit status with -d $value" || return 1
+        is "client: cannot connect to 127.0.0.1:$port: Connection refused" "$stderr"
+    done
+    for value in 1 2 1000; do
+        run_client "$STAGE" -p "$port" -c 1 -j "$value"
+        is 1 "$status" "the exit status with -j $value" || return 1
+        is "client: cannot connect to 127.0.0.1:$port: Connection refused" "$stderr"
+    done
+}
+
+# client_h_shows_every_option CLIENTS JOBS: -h prints the usage on stdout, exit 0: every option,
+# -j and -d included, with this stage's defaults of -c and -j.
+client_h_shows_every_option() {
+    run --separate-stderr bounded 5 "$ROOT/$STAGE/client" -h
+    [ "$status" -eq 0 ]
+    [ -z "$stderr" ]
+    is "$CLIENT_USAGE" "${lines[0]}" "the usage's first line"
+    [[ $output == *"  -c CLIENTS   how many clients to run (default $1;"* ]]
+    [[ $output == *"  -j JOBS      how many of them run at once, each in a thread"*"(default $2;"* ]]
+    [[ $output == *"  -d SECONDS   a slow client"*"(default 0;"* ]]
+    [[ $output == *"a last line counts the clients served"* ]]
 }
 
 # ---------------------------------------------------------------------------------------------

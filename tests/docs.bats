@@ -39,6 +39,21 @@ replace_line() {
     mv "$file.new" "$file"
 }
 
+# edit_first_line PAGE PATTERN SCRIPT: in the copy's docs/PAGE, the first line that matches the
+# grep PATTERN becomes that line edited by the sed SCRIPT.
+edit_first_line() {
+    local page="$COPY/docs/$1" line
+    line=$(grep -m1 -e "$2" "$page")
+    replace_line "$page" "$line" "$(printf '%s\n' "$line" | sed "$3")"
+}
+
+# checker_fails_on PAGE TEXT: the checker, run on the copy's docs/PAGE, exits 1 and says TEXT.
+checker_fails_on() {
+    run "$COPY/tests/docs/check-docs.sh" "$COPY/docs/$1"
+    echo "$output"
+    [ "$status" -eq 1 ] && [[ "$output" == *"$2"* ]]
+}
+
 @test "every page of docs/ passes the checker" {
     run "$CHECK"
     echo "$output"
@@ -52,8 +67,9 @@ replace_line() {
         local page="$ROOT/docs/$stage.md"
         grep -q "^/\* $stage/server.c" "$page"
         grep -q "^/\* $stage/client.c" "$page" || [ "$stage" != 01-blocking ]
-        grep -qx "\$ make -C $stage run" "$page"
+        grep -qx "\$ make -s -C $stage run" "$page"
         grep -qx '```mermaid' "$page"
+        grep -qx 'gantt' "$page" # the two slow clients' timeline
         [ "$stage" = 01-blocking ] || grep -q "^# diff [0-9][0-9]-[a-z]*/server.c $stage/server.c\$" "$page"
     done
 }
@@ -163,13 +179,27 @@ replace_line() {
 @test "the checker fails when a make run output shows the wrong server answering" {
     copy_repo
     # In 01-blocking every reply carries the server's PID: give one reply another.
-    local line
-    line=$(grep -m1 '^PID [0-9]* received: ' "$COPY/docs/01-blocking.md")
-    replace_line "$COPY/docs/01-blocking.md" "$line" "$(echo "$line" | sed 's/received: [0-9]*/received: 1/')"
-    run "$COPY/tests/docs/check-docs.sh" "$COPY/docs/01-blocking.md"
-    echo "$output"
-    [ "$status" -eq 1 ]
-    [[ "$output" == *"answers every client, not 1"* ]]
+    edit_first_line 01-blocking.md '^PID [0-9]* received: ' 's/received: [0-9]*/received: 1/'
+    checker_fails_on 01-blocking.md "answers every client, not 1"
+}
+
+@test "the checker fails when a make run output is make's without -s, with the folder it enters" {
+    copy_repo
+    replace_line "$COPY/docs/02-forking.md" '$ make -s -C 02-forking run' '$ make -C 02-forking run'
+    checker_fails_on 02-forking.md "show \`make -s -C ...\`"
+}
+
+@test "the checker fails when a summary line disagrees with the blocks above it or with the model" {
+    copy_repo
+    # 01-blocking: the two slow clients take at least 2 s, the second waiting for the first.
+    edit_first_line 01-blocking.md '^Clients served: 2 in ' 's/ in [0-9.]* s / in 1.50 s /'
+    checker_fails_on 01-blocking.md "at least 2 s, not 1.5"
+    # 02-forking: the tags in another order than the blocks first show them.
+    edit_first_line 02-forking.md '^Clients served: 2 in ' 's/(\([0-9]*: 1\), \([0-9]*: 1\))/(\2, \1)/'
+    checker_fails_on 02-forking.md "in the order first seen"
+    # 04-combined: a count that does not add up.
+    edit_first_line 04-combined.md '^Clients served: 8 in ' 's/^Clients served: 8 /Clients served: 9 /'
+    checker_fails_on 04-combined.md "the summary counts 9 clients; 8 are shown above it"
 }
 
 @test "the live comparison fails when the shown output differs from what make run prints" {
@@ -196,13 +226,18 @@ replace_line() {
     copy_repo
     printf '%s\n' '```mermaid' 'sequenceDiagram' '    A->>B: one; two' '```' \
         '```mermaid' 'flowchart LR' '    A[a label (with parentheses)] --> B' '```' \
-        '```mermaid' 'sequence' '```' >>"$COPY/docs/protocol.md"
+        '```mermaid' 'sequence' '```' \
+        '```mermaid' 'gantt' '    dateFormat x' '    section a' '    first: one : a1, 0, 1000' \
+        '    second : b1, after zz, 2000' '    third : c1, 0, soon' '```' >>"$COPY/docs/protocol.md"
     run "$COPY/tests/docs/check-docs.sh" "$COPY/docs/protocol.md"
     echo "$output"
     [ "$status" -eq 1 ]
     [[ "$output" == *"a ';' ends a mermaid statement"* ]]
     [[ "$output" == *"parentheses in a node label"* ]]
     [[ "$output" == *"must start with sequenceDiagram or flowchart"* ]]
+    [[ "$output" == *"a ':' in a gantt task's name cuts the name short"* ]]
+    [[ "$output" == *"\`after zz\` names no task above"* ]]
+    [[ "$output" == *"\`soon\` is neither an end date"* ]]
 }
 
 @test "make trace shows one connection's system calls, where strace works" {

@@ -12,22 +12,28 @@ setup() {
 # Run every check at once, each with bats, keeping its output and exit status: they take a few
 # seconds each, mostly waiting for an answer that, as shipped, never comes.
 setup_file() {
-    local root check name results=$BATS_FILE_TMPDIR path
+    local root check name results=$BATS_FILE_TMPDIR
     root=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
-    # bats puts its own libexec folder first in PATH; there, `bats` is not the command.
-    path=$(printf '%s' "$PATH" | tr ':' '\n' | grep -v 'bats-core' | paste -s -d: -)
     for check in "$root"/tests/exercises/[0-9][0-9]-*.bats; do
         name=${check##*/}
         name=${name%.bats}
         (
-            # A check is a bats run of its own, in a clean environment: nothing of this run's
-            # bats (its variables, its exported functions) may leak into it.
-            env -i PATH="$path" HOME="${HOME:-/}" TMPDIR="${TMPDIR:-/tmp}" LANG="${LANG:-C}" \
-                ${CC:+CC="$CC"} "$root/tests/run-bats" "$check" >"$results/$name.out" 2>&1
+            clean_env "$root/tests/run-bats" "$check" >"$results/$name.out" 2>&1
             echo $? >"$results/$name.status"
         ) 3>&- &
     done
     wait
+}
+
+# clean_env COMMAND...: run COMMAND as from a shell of the student's, for a command that runs
+# bats itself (a check, make exercise): nothing of this run's bats (its variables, its exported
+# functions, the folder of its own it puts first in PATH, where `bats` is not the command) and
+# nothing of a make that runs this suite (MAKEFLAGS) may leak into it.
+clean_env() {
+    local path
+    path=$(printf '%s' "$PATH" | tr ':' '\n' | grep -v 'bats-core' | paste -s -d: -)
+    env -i PATH="$path" HOME="${HOME:-/}" TMPDIR="${TMPDIR:-/tmp}" LANG="${LANG:-C}" \
+        ${CC:+CC="$CC"} "$@"
 }
 
 # Expect the check tests/exercises/NAME.bats to have failed on an assertion.
@@ -101,8 +107,9 @@ expect_check_to_fail() {
 }
 
 @test "make exercise without STAGE and EX lists every check, titled as on its stage's page" {
-    run make -s -C "$ROOT" exercise
-    [ "$status" -ne 0 ]
+    cd "$ROOT"
+    run clean_env make exercise
+    [ "$status" -eq 0 ]
     [ "${lines[0]}" = "usage: make exercise STAGE=NN EX=K, for one of the exercises with a check:" ]
     local check name stage ex title
     for check in "$ROOT"/tests/exercises/[0-9][0-9]-*.bats; do
@@ -126,9 +133,98 @@ expect_check_to_fail() {
 }
 
 @test "make exercise for an exercise without a check says so, and lists those with one" {
-    run make -s -C "$ROOT" exercise STAGE=02 EX=2
+    cd "$ROOT"
+    run clean_env make exercise STAGE=02 EX=2
     [ "$status" -ne 0 ]
     [[ $output == *"make exercise: exercise 2 of stage 02 has no check; the exercises with one:"* ]]
     [[ $output == *"  STAGE=02 EX=1   count the clients, again (easy)"* ]]
     [[ $output != *"not ok"* ]] # and no bats run
+}
+
+@test "make exercise with STAGE but no EX gives the usage and the list, and fails" {
+    cd "$ROOT"
+    run clean_env make exercise STAGE=02
+    [ "$status" -ne 0 ]
+    [ "${lines[0]}" = "usage: make exercise STAGE=NN EX=K, for one of the exercises with a check:" ]
+    [[ $output == *"  STAGE=02 EX=1   count the clients, again (easy)"* ]]
+    [[ $output != *"not ok"* ]]
+}
+
+@test "make exercise STAGE=2 EX=1 is stage 02's exercise 1: its check runs, under no make chatter" {
+    cd "$ROOT"
+    run clean_env make exercise STAGE=2 EX=1
+    echo "$output"
+    [[ $output != *"has no check"* ]]
+    local heading="make exercise: the check of exercise 1 of stage 02, tests/exercises/02-1.bats"
+    [ "${lines[0]}" = "$heading" ]
+    # The check ran (and, as shipped, failed): its TAP plan and its one test's result.
+    [ "${lines[1]}" = "1..1" ]
+    [[ ${lines[2]} =~ ^(not )?ok\ 1\ 02-1:\  ]]
+    # The build before it printed nothing: no "make[1]: Entering directory", no compiler line.
+    [[ $output != *"Entering directory"* ]]
+    [[ $output != *"Leaving directory"* ]]
+    # The same for an exercise without a check: STAGE=2 is 02 there too.
+    run clean_env make exercise STAGE=2 EX=2
+    [[ $output == *"make exercise: exercise 2 of stage 02 has no check;"* ]]
+}
+
+# make_targets: the root-level target of every make command that README.md and docs/*.md tell
+# the reader to run, one a line: from a `make ...` span of prose, or a line of a fenced block
+# that starts with "make" or "$ make". Options and VAR=VALUE words are not targets; a command run
+# in another folder than the root or a stage's (make -C tests/bench) is not the root's.
+make_targets() {
+    awk '
+        FNR == 1 { fenced = 0 }
+        /^```/ { fenced = !fenced; next }
+        {
+            line = $0
+            if (fenced) {
+                sub(/^\$ /, "", line)
+                if (line ~ /^make( |$)/) print line
+                next
+            }
+            while (match(line, /`make [^`]*`/)) {
+                print substr(line, RSTART + 1, RLENGTH - 2)
+                line = substr(line, RSTART + RLENGTH)
+            }
+        }' "$ROOT/README.md" "$ROOT"/docs/*.md |
+        while read -r -a words; do
+            local i=1 target=
+            while [ "$i" -lt "${#words[@]}" ]; do
+                case ${words[i]} in
+                -C)
+                    [[ ${words[i + 1]} =~ ^[0-9][0-9]-[a-z]+$ ]] || break
+                    i=$((i + 1))
+                    ;;
+                -* | *=*) ;;
+                *)
+                    [[ ${words[i]} =~ ^[a-z][a-z-]*$ ]] && target=${words[i]}
+                    break
+                    ;;
+                esac
+                i=$((i + 1))
+            done
+            [ -n "$target" ] && echo "$target"
+        done | sort -u
+}
+
+@test "make help names every make target that README.md and docs/*.md tell the reader to run" {
+    local targets target missing=()
+    targets=$(make_targets)
+    echo "the targets the pages name: $(tr "\n" " " <<<"$targets")"
+    # The pages name these at least: a list without them means this test reads them wrongly.
+    for target in run test bench check fuzz exercise trace; do
+        grep -qx "$target" <<<"$targets"
+    done
+    cd "$ROOT"
+    run clean_env make help
+    [ "$status" -eq 0 ]
+    echo "$output"
+    for target in $targets; do
+        grep -qE "(^| )make $target([ ,.;:)]|$)" <<<"$output" || missing+=("$target")
+    done
+    [ "${#missing[@]}" -eq 0 ] || {
+        echo "make help does not name: ${missing[*]}"
+        return 1
+    }
 }

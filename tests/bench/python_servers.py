@@ -1,9 +1,10 @@
 """python_servers.py: the blog post's socketserver echo servers, ported to Python 3, for the benchmark.
 
-The blog post (docs: /work/shared/seed) builds a ForkingMixIn and a ThreadingMixIn server on
-Python 2.7's SocketServer; here they are on Python 3's socketserver, plus the plain iterative
-TCPServer to set beside 01-blocking. They speak this project's protocol, so the load generator
-can drive them exactly as it drives the C stages:
+The blog post (jwh5566's "多进程/多线程socket应用", 14 September 2017; docs/README.md, "From the
+blog post to C") builds a ForkingMixIn and a ThreadingMixIn server on Python 2.7's SocketServer;
+here they are on Python 3's socketserver, plus the plain iterative TCPServer to set beside
+01-blocking. They speak this project's protocol, so the load generator can drive them exactly as
+it drives the C stages:
 
   first stdout line: "Server listening on 127.0.0.1:PORT (PID N)"
   then, per line received (at most 1024 bytes before its newline): "TAG: LINE\\n"

@@ -7,9 +7,11 @@
 #     appear in it as consecutive lines, verbatim (and the function named must be in the file);
 #   - a ```diff block whose first line is "# diff OLD NEW": every '-' line must be a line of OLD,
 #     every '+' line a line of NEW, every ' ' line a line of both;
-#   - a ```text block whose first line is "$ make -C NN-name run" must have the shape of what
+#   - a ```text block whose first line is "$ make -s -C NN-name run" must have the shape of what
 #     `make run` prints for that stage: each line one the programs print (numbers as numbers),
-#     the banner, each client's three lines, one logged response per client, the stop;
+#     the banner, each client's three lines, one logged response per client, the two runs of
+#     the client (its defaults, then -c 2 -j 2 -d 1) with their `Clients served:` lines (counts
+#     and tags as the blocks above them say, the seconds as the stage's model says), the stop;
 #     with --live, the stage's `make run` is also run now and its lines compared, numbers aside;
 #   - a ```mermaid block must start with a diagram type, and its messages hold no ';';
 #   - a relative link [text](path#anchor) must name a file or folder that exists, and an anchor
@@ -48,7 +50,7 @@ for page in "$@"; do
     total_diagrams=$((total_diagrams + diagrams))
     # --live: run each stage whose `make run` output the page shows, and compare the shapes.
     if [ "$live" -eq 1 ]; then
-        for stage in $(awk '/^```text$/ { getline; if ($0 ~ /^\$ make -C [0-9][0-9]-[a-z]+ run$/) print $4 }' "$page" | sort -u); do
+        for stage in $(awk '/^```text$/ { getline; if ($0 ~ /^\$ make -s -C [0-9][0-9]-[a-z]+ run$/) print $5 }' "$page" | sort -u); do
             if ! "$root/tests/docs/compare-run.sh" "$page" "$stage"; then
                 status=1
             fi
