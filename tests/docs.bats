@@ -157,9 +157,9 @@ checker_fails_on() {
 
 @test "the checker fails when a diff line is in neither file" {
     copy_repo
-    grep -qx '+        start_child(listen_fd, client_fd, children, options);' "$COPY/docs/02-forking.md"
-    replace_line "$COPY/docs/02-forking.md" '+        start_child(listen_fd, client_fd, children, options);' \
-        '+        start_child(client_fd, children, options);'
+    grep -qx '+        start_child(listen_fd, client_fd, peer, children, options);' "$COPY/docs/02-forking.md"
+    replace_line "$COPY/docs/02-forking.md" '+        start_child(listen_fd, client_fd, peer, children, options);' \
+        '+        start_child(client_fd, peer, children, options);'
     run "$COPY/tests/docs/check-docs.sh"
     echo "$output"
     [ "$status" -eq 1 ]
