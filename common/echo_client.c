@@ -193,9 +193,9 @@ struct tally {
 /* FNV-1a, a simple hash that spreads short strings well. */
 static size_t hash_tag(const char *tag)
 {
-    uint32_t hash = 2166136261u;
+    uint32_t hash = 2166136261U;
     for (; *tag != '\0'; tag++)
-        hash = (hash ^ (unsigned char)*tag) * 16777619u;
+        hash = (hash ^ (unsigned char)*tag) * 16777619U;
     return hash;
 }
 

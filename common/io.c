@@ -44,10 +44,15 @@ static void watch_stop(struct pollfd fds[STOP_ENTRIES])
     fds[1] = (struct pollfd){.fd = parent_stop_fd(), .events = POLLIN};
 }
 
-/* POLLIN: a stop was asked; POLLHUP on the parent's pipe: the parent is gone. */
+/* POLLIN: a stop was asked; POLLHUP on the parent's pipe: the parent is gone. Whoever sees a
+   stop first starts the clock of its deadline (a child told by its parent's pipe has had no
+   signal of its own to start it). */
 static bool stop_seen(const struct pollfd fds[STOP_ENTRIES])
 {
-    return fds[0].revents != 0 || fds[1].revents != 0;
+    if (fds[0].revents == 0 && fds[1].revents == 0)
+        return false;
+    stop_deadline_arm();
+    return true;
 }
 
 enum wait_result wait_for(int fd, short events, int timeout_ms)
@@ -112,6 +117,7 @@ static int wait_for_room(int fd, int timeout_ms, bool while_stopping)
 static int write_pieces(int fd, const char *next, size_t length, int timeout_ms,
                         bool while_stopping)
 {
+    long long give_up = monotonic_ms() + timeout_ms; /* while stopping: the time in all */
     while (length > 0) {
         ssize_t written = write(fd, next, length);
         if (written >= 0) {
@@ -124,7 +130,8 @@ static int write_pieces(int fd, const char *next, size_t length, int timeout_ms,
         if (errno != EAGAIN && errno != EWOULDBLOCK)
             return -1;
         /* The peer's receive buffer and our send buffer are full: wait until it reads. */
-        if (wait_for_room(fd, timeout_ms, while_stopping) < 0)
+        int wait_ms = while_stopping ? time_left(give_up, timeout_ms) : timeout_ms;
+        if (wait_for_room(fd, wait_ms, while_stopping) < 0)
             return -1;
     }
     return 0;

@@ -44,8 +44,8 @@ long long monotonic_ms(void);
    requested meanwhile, EPIPE or ECONNRESET if the peer is gone. */
 int write_all(int fd, const void *data, size_t length, int timeout_ms);
 
-/* The same for a server that is already stopping: a stop does not end its waits, only
-   `timeout_ms` does (ETIMEDOUT), so the answers it still owes get out. */
+/* The same for a server that is already stopping: a stop does not end its waits, so the
+   answers it still owes get out; `timeout_ms` bounds the whole write (ETIMEDOUT). */
 int write_all_while_stopping(int fd, const void *data, size_t length, int timeout_ms);
 
 #endif

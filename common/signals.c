@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <unistd.h>
 #ifdef __linux__
@@ -18,7 +19,10 @@
 static int stop_pipe[2] = {-1, -1}; /* this process's own; its stop handler writes here */
 static int parent_stop = -1;        /* in a child: the read end of the parent's stop pipe */
 static int child_pipe[2] = {-1, -1};
-static volatile sig_atomic_t deadline_armed = 0;
+/* Set once, by the first stop signal (in whichever thread it lands) or the first stopping
+   connection. A handler may touch only lock-free atomics (C11 7.14.1.1), hence the check. */
+static atomic_int deadline_armed = 0;
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "the stop deadline needs a lock-free atomic int");
 
 /* Close-on-exec, so a program we might exec does not inherit the pipes; the write end is also
    non-blocking, so a handler never blocks on a full pipe (a full pipe is already readable). */
@@ -46,24 +50,30 @@ static void write_wakeup_byte(int fd)
     errno = saved_errno;
 }
 
+void stop_deadline_arm(void)
+{
+    /* alarm() is async-signal-safe; the exchange makes sure only the first caller sets it. */
+    if (atomic_exchange(&deadline_armed, 1) == 0)
+        alarm(STOP_DEADLINE_SECONDS);
+}
+
 static void on_stop_signal(int signo)
 {
     (void)signo;
     write_wakeup_byte(stop_pipe[1]);
     /* The stop may never finish by itself: a thread blocked writing its log to a pipe that
-       nobody reads never comes back to look at the stop pipe. alarm() is async-signal-safe. */
-    if (!deadline_armed) {
-        deadline_armed = 1;
-        alarm(STOP_DEADLINE_SECONDS);
-    }
+       nobody reads never comes back to look at the stop pipe. */
+    stop_deadline_arm();
 }
 
 /* The stop's deadline has passed: end now, with the status a stop promises. _exit, not exit:
-   exit would flush stdio's buffers, and a write to that unread pipe is what may be stuck. */
+   exit would flush stdio's buffers, and a write to that unread pipe is what may be stuck. A
+   SIGALRM that comes before any stop is nobody's deadline, and is ignored. */
 static void on_stop_deadline(int signo)
 {
     (void)signo;
-    _exit(0);
+    if (atomic_load(&deadline_armed) != 0)
+        _exit(0);
 }
 
 static void on_child_signal(int signo)
@@ -121,7 +131,10 @@ bool stop_requested(void)
         ready = poll(fds, 2, 0);
     while (ready < 0 && errno == EINTR);
     /* POLLIN: a stop was asked; POLLHUP: the last write end is closed, the parent is gone. */
-    return ready > 0 && (fds[0].revents != 0 || fds[1].revents != 0);
+    if (ready <= 0 || (fds[0].revents == 0 && fds[1].revents == 0))
+        return false;
+    stop_deadline_arm();
+    return true;
 }
 
 static int close_if_open(int fd)
@@ -161,7 +174,7 @@ int stop_signals_in_child(void)
     parent_stop = stop_pipe[0];
     stop_pipe[0] = own[0];
     stop_pipe[1] = own[1];
-    deadline_armed = 0;
+    atomic_store(&deadline_armed, 0); /* alarms do not survive fork(2); the flag must not either */
     /* Only the parent's copy of the write end may remain, so that its death closes the pipe. */
     if (close_if_open(parent_write_end) < 0)
         return -1;

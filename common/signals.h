@@ -14,6 +14,10 @@
    to finish well before. */
 enum { STOP_DEADLINE_SECONDS = 4 };
 
+/* Arm the deadline above, once: the stop handler does it, and so does every wait that sees a
+   stop (a child told to stop by its parent's pipe has had no signal of its own). */
+void stop_deadline_arm(void);
+
 /* SIGINT and SIGTERM request a stop: their handler writes a byte to the stop pipe, which nobody
    ever reads, so it stays readable and every thread (and child) that polls it sees the stop.
    The handler also arms the deadline above (alarm(2); SIGALRM then ends the process with
