@@ -1,7 +1,7 @@
 # helper.bash: what every stage's bats suite shares. Load it with `load helper`.
 #
 # Needs bash 4.1 or later ({fd} redirections), ps, od, cmp, and a C compiler (the one that built
-# the servers) for tcp_talk, a tiny client compiled on first use. No python.
+# the servers, servers_cc below) for tcp_talk, a tiny client compiled on first use. No python.
 #
 #   start_server STAGE [OPTION...]   start STAGE/server ($SERVER_BINARY instead, if set), wait for
 #                                    its banner; sets SERVER_PID, SERVER_PORT, SERVER_ADDRESS,
@@ -553,11 +553,33 @@ EOF_C
 
 # The compiled tcp_talk's path, building it if needed (once per bats run).
 tcp_talk_path() {
+    compiled_once tcp_talk
+}
+
+# The compiler that built the servers: the first line of a stage's .build-flags, which
+# common/stage.mk writes at each build; $CC, else cc, before any build by make. The test's own
+# C programs are built with it, so they link the servers' C library.
+servers_cc() {
+    local stamp
+    for stamp in "$ROOT"/0*/.build-flags; do
+        if [ -r "$stamp" ]; then
+            head -n 1 "$stamp"
+            return
+        fi
+    done
+    echo "${CC:-cc}"
+}
+
+# compiled_once NAME: the path of the program whose C source NAME_source prints, compiled by
+# servers_cc on first use (once per bats run).
+compiled_once() {
     local dir=${BATS_RUN_TMPDIR:-${BATS_TMPDIR:-/tmp}}
-    local bin="$dir/tcp_talk"
+    local bin="$dir/$1" cc
     if [ ! -x "$bin" ]; then
-        tcp_talk_source >"$dir/tcp_talk.$BASHPID.c"
-        "${CC:-cc}" -std=c11 -D_POSIX_C_SOURCE=200809L -O -o "$bin.$BASHPID" "$dir/tcp_talk.$BASHPID.c" >&2 ||
+        cc=$(servers_cc)
+        "$1_source" >"$dir/$1.$BASHPID.c"
+        # $cc unquoted: a compiler may be a command and its arguments ("ccache gcc").
+        $cc -std=c11 -D_POSIX_C_SOURCE=200809L -O -o "$bin.$BASHPID" "$dir/$1.$BASHPID.c" >&2 ||
             return 1
         mv -f "$bin.$BASHPID" "$bin" # atomic: tests run in parallel may build it at once
     fi
