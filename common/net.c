@@ -12,9 +12,13 @@
 
 #include "report.h"
 
-/* The longest queue of connections waiting for accept() that the system allows: a burst of
-   clients (500 at once in the stress tests) waits there instead of being refused. */
-enum { LISTEN_BACKLOG = SOMAXCONN };
+/* How many connections may wait for accept(): enough for a burst of clients (500 at once in
+   the stress tests) to wait instead of being refused. A number of our own, not SOMAXCONN: that
+   is a constant of the C library's headers, and each has its own (4096 in recent glibc's, 128
+   in musl's and macOS's). The kernel caps the backlog at a limit of its own, a setting: Linux's
+   net.core.somaxconn sysctl (4096 by default since Linux 5.4, 128 before), kern.ipc.somaxconn
+   on macOS and the BSDs (128 by default). 4096 asks for all that a default Linux allows. */
+enum { LISTEN_BACKLOG = 4096 };
 
 static struct addrinfo *resolve(const char *address, const char *port, int flags, char *why,
                                 size_t why_size)

@@ -32,14 +32,37 @@ SERVER_SRC := server.c $(BOTH_SRC) $(COMMON)/echo.c $(COMMON)/children.c
 CLIENT_SRC := client.c $(BOTH_SRC) $(COMMON)/echo_client.c
 HEADERS    := $(wildcard $(COMMON)/*.h)
 
-.PHONY: all test run trace clean
+.PHONY: all test run trace clean FORCE
 all: server client
 
-server: $(SERVER_SRC) $(HEADERS)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $(LINK_NOW) -o $@ $(SERVER_SRC) $(LDLIBS)
+# make compares timestamps only: after a `make`, `make CC=musl-gcc` would find server and
+# client up to date and keep (and test) the glibc build. So .build-flags records the compiler
+# (its first line) and the flags (its second) of the last build, and the programs depend on it.
+# It changes when this make is given a compiler, CFLAGS or LDFLAGS (on its command line or in
+# the environment) other than the recorded ones. A plain `make`, as the test suites and `make
+# exercise` run one, keeps the build that is there (a sanitizer build, a `make CC=musl-gcc`)
+# and rebuilds only what changed sources need. tests/helper.bash reads the first line to build
+# its own small programs with the servers' C library.
+BUILD_FLAGS := $(ALL_CFLAGS) $(LDFLAGS) $(LINK_NOW) $(LDLIBS)
+given = $(filter command line environment,$(origin $(1)))
+RECORD := printf '%s\n' '$(CC)' '$(BUILD_FLAGS)'
+.build-flags: FORCE
+	@if [ ! -e $@ ] \
+	    $(if $(call given,CC),|| [ "$$(sed -n 1p $@)" != '$(CC)' ]) \
+	    $(if $(call given,CFLAGS)$(call given,LDFLAGS),|| [ "$$(sed -n 2p $@)" != '$(BUILD_FLAGS)' ]); \
+	then $(RECORD) >$@; fi
 
-client: $(CLIENT_SRC) $(HEADERS)
+# Each link records what built it, should a plain make have rebuilt it with other flags (the
+# other program is then rebuilt by the next make), and leaves the program the newer file.
+RECORD_LINK = @$(RECORD) | cmp -s - .build-flags || { $(RECORD) >.build-flags && touch $@; }
+
+server: $(SERVER_SRC) $(HEADERS) .build-flags
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $(LINK_NOW) -o $@ $(SERVER_SRC) $(LDLIBS)
+	$(RECORD_LINK)
+
+client: $(CLIENT_SRC) $(HEADERS) .build-flags
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $(LINK_NOW) -o $@ $(CLIENT_SRC) $(LDLIBS)
+	$(RECORD_LINK)
 
 # The same server linked statically, for the experiment in docs/02-forking.md ("What a fork
 # copies"): without the dynamic loader and libc.so there are about half as many memory mappings
@@ -69,4 +92,4 @@ trace: all
 	$(COMMON)/trace.sh $(STAGE)
 
 clean:
-	rm -f server client server-static
+	rm -f server client server-static .build-flags

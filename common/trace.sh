@@ -16,7 +16,7 @@ if ! command -v strace >/dev/null 2>&1; then
 fi
 
 # The calls shown. A '?' lets strace skip a name this architecture lacks (arm64 has no fork).
-calls='?accept,accept4,clone,?clone3,?fork,?vfork,read,write,close,shutdown,exit,exit_group,wait4'
+calls='?accept,accept4,clone,?clone3,?fork,?vfork,read,write,writev,close,shutdown,exit,exit_group,wait4'
 
 workdir=$(mktemp -d)
 server_pid=
@@ -31,7 +31,7 @@ trap cleanup EXIT
 mkfifo "$workdir/server.out"
 # strace blocks SIGTERM for itself while it runs a program, so the stop goes to the server's
 # PID (from its banner), and strace ends when the server does.
-strace -f -o "$workdir/trace" -e trace="$calls" -e verbose=wait4 ./server "$@" >"$workdir/server.out" \
+strace -f -o "$workdir/trace" -e trace="$calls" -e verbose=wait4,writev ./server "$@" >"$workdir/server.out" \
     2>"$workdir/strace.err" &
 strace_pid=$!
 exec 3<"$workdir/server.out"
@@ -65,5 +65,6 @@ echo "--- the server printed:"
 cat "$workdir/server.log"
 echo
 echo "=== the system calls, from the banner on ($traced_pid is the server; every other number is a process or thread it started)"
-# Before the banner come the dynamic loader's reads of the C library: not ours.
-awk '/write\(1, "Server listening/ { shown = 1 } shown' "$workdir/trace"
+# Before the banner come the dynamic loader's reads of the C library: not ours. The banner is
+# a write, or a writev (musl's stdio writes its buffer and the new bytes in one call).
+awk '/ writev?\(1, .*"Server listening/ { shown = 1 } shown' "$workdir/trace"

@@ -329,7 +329,7 @@ expect_idle_close() {
     bad_idle_timeouts_are_bad_usage
 }
 
-@test "01: a port in use: 'server: cannot listen on 127.0.0.1:PORT: Address already in use', exit 1" {
+@test "01: a port in use: 'server: cannot listen on 127.0.0.1:PORT: REASON' (the C library's text for EADDRINUSE), exit 1" {
     start_server "$STAGE"
     port_in_use_is_refused_with_exit_1 -c 1
 }
@@ -342,7 +342,7 @@ expect_idle_close() {
     client_without_p_prints_its_usage_and_exits_2
 }
 
-@test "01: client to a port nobody listens on: 'client: cannot connect to 127.0.0.1:PORT: Connection refused', exit 1" {
+@test "01: client to a port nobody listens on: 'client: cannot connect to 127.0.0.1:PORT: REASON' (the C library's text for ECONNREFUSED), exit 1" {
     client_to_a_port_nobody_listens_on_is_refused_with_exit_1
 }
 
@@ -365,4 +365,33 @@ expect_idle_close() {
 
 @test "01: clients at once to a port nobody listens on: one-line reasons, no summary, exit 1" {
     clients_at_once_to_a_port_nobody_listens_on_print_no_summary
+}
+
+# ---------------------------------------------------------------------------------------------
+# The build (common/stage.mk, the same for every stage)
+
+# make in a copy of the stage, with none of the make variables this suite was run with: a plain
+# make, unless the call gives some. Prints the programs it linked, one a line.
+make_in_copy() {
+    env -u CC -u CFLAGS -u LDFLAGS -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+        make --no-print-directory -C "$BATS_TEST_TMPDIR/tree/$STAGE" "$@" |
+        sed -nE 's/.* -o (server|client) .*/\1/p'
+}
+
+@test "01: make given another CC or CFLAGS rebuilds server and client; a plain make keeps them" {
+    local cc
+    cc=$(servers_cc)
+    mkdir -p "$BATS_TEST_TMPDIR/tree"
+    cp -R "$ROOT/common" "$ROOT/$STAGE" "$BATS_TEST_TMPDIR/tree/"
+    make_in_copy clean >/dev/null
+    is $'server\nclient' "$(make_in_copy CC="$cc")" "linked by the first make"
+    is "" "$(make_in_copy CC="$cc")" "linked by the same make again"
+    # Another compiler (the same one, named another way), then other flags: all rebuilt.
+    is $'server\nclient' "$(make_in_copy CC="env $cc")" "linked for another CC"
+    is "env $cc" "$(head -n 1 "$BATS_TEST_TMPDIR/tree/$STAGE/.build-flags")" "the recorded compiler"
+    is $'server\nclient' "$(make_in_copy CC="env $cc" CFLAGS='-O1 -g')" "linked for other CFLAGS"
+    # A plain make, as the suites run one, keeps that build; a changed source rebuilds its program.
+    is "" "$(make_in_copy)" "linked by a plain make"
+    touch "$BATS_TEST_TMPDIR/tree/$STAGE/client.c"
+    is "client" "$(make_in_copy CC="env $cc" CFLAGS='-O1 -g')" "linked after client.c changed"
 }

@@ -415,7 +415,7 @@ is_sleeping() {
     counts_below_1_are_bad_usage -m
 }
 
-@test "02: a port in use: 'server: cannot listen on 127.0.0.1:PORT: Address already in use', exit 1" {
+@test "02: a port in use: 'server: cannot listen on 127.0.0.1:PORT: REASON' (the C library's text for EADDRINUSE), exit 1" {
     start_server "$STAGE"
     port_in_use_is_refused_with_exit_1 -c 1
 }
@@ -428,7 +428,7 @@ is_sleeping() {
     client_without_p_prints_its_usage_and_exits_2
 }
 
-@test "02: client to a port nobody listens on: 'client: cannot connect to 127.0.0.1:PORT: Connection refused', exit 1" {
+@test "02: client to a port nobody listens on: 'client: cannot connect to 127.0.0.1:PORT: REASON' (the C library's text for ECONNREFUSED), exit 1" {
     client_to_a_port_nobody_listens_on_is_refused_with_exit_1
 }
 

@@ -365,14 +365,15 @@ two_slow_clients_are_served_at_once() {
 # clients_at_once_to_a_port_nobody_listens_on_print_no_summary: -c 4 -j 2 -d 0.5, refused:
 # exit 1, a one-line reason for each client that tried, nothing on stdout, no summary.
 clients_at_once_to_a_port_nobody_listens_on_print_no_summary() {
-    local port line
+    local port line reason
     port=$(free_port "$STAGE")
+    reason=$(strerror_text ECONNREFUSED)
     run_client "$STAGE" -p "$port" -c 4 -j 2 -d 0.5
     [ "$status" -eq 1 ]
     [ -z "$output" ]
     [ "${#stderr_lines[@]}" -ge 1 ]
     for line in "${stderr_lines[@]}"; do
-        is "client: cannot connect to 127.0.0.1:$port: Connection refused" "$line"
+        is "client: cannot connect to 127.0.0.1:$port: $reason" "$line"
     done
 }
 
@@ -409,17 +410,18 @@ bad_jobs_and_delays_are_bad_usage() {
 # every_delay_and_job_count_in_range_is_taken: such values pass the parser: the client tries to
 # connect (to a port nobody listens on, so it exits 1 at once), where bad usage would exit 2.
 every_delay_and_job_count_in_range_is_taken() {
-    local port value
+    local port value refused
     port=$(free_port "$STAGE")
+    refused="client: cannot connect to 127.0.0.1:$port: $(strerror_text ECONNREFUSED)"
     for value in 0 2 0.5 1.25 0.001 00.5 3600 3600.000; do
         run_client "$STAGE" -p "$port" -c 1 -d "$value"
         is 1 "$status" "the exit status with -d $value" || return 1
-        is "client: cannot connect to 127.0.0.1:$port: Connection refused" "$stderr"
+        is "$refused" "$stderr"
     done
     for value in 1 2 1000; do
         run_client "$STAGE" -p "$port" -c 1 -j "$value"
         is 1 "$status" "the exit status with -j $value" || return 1
-        is "client: cannot connect to 127.0.0.1:$port: Connection refused" "$stderr"
+        is "$refused" "$stderr"
     done
 }
 
@@ -948,10 +950,12 @@ counts_below_1_are_bad_usage() {
 }
 
 port_in_use_is_refused_with_exit_1() {
+    local reason
+    reason=$(strerror_text EADDRINUSE)
     run --separate-stderr bounded 5 "$ROOT/$STAGE/server" -p "$SERVER_PORT"
     [ "$status" -eq 1 ]
     [ -z "$output" ]
-    is "server: cannot listen on 127.0.0.1:$SERVER_PORT: Address already in use" "$stderr"
+    is "server: cannot listen on 127.0.0.1:$SERVER_PORT: $reason" "$stderr"
     run_client "$STAGE" -p "$SERVER_PORT" "$@" # the first server is untouched
     [ "$status" -eq 0 ]
 }
@@ -972,12 +976,13 @@ client_without_p_prints_its_usage_and_exits_2() {
 }
 
 client_to_a_port_nobody_listens_on_is_refused_with_exit_1() {
-    local port
+    local port reason
     port=$(free_port "$STAGE")
+    reason=$(strerror_text ECONNREFUSED)
     run_client "$STAGE" -p "$port" "$@"
     [ "$status" -eq 1 ]
     [ -z "$output" ]
-    is "client: cannot connect to 127.0.0.1:$port: Connection refused" "$stderr"
+    is "client: cannot connect to 127.0.0.1:$port: $reason" "$stderr"
 }
 
 client_refuses_a_message_over_1024_bytes() {

@@ -1,7 +1,8 @@
 # helper.bash: what every stage's bats suite shares. Load it with `load helper`.
 #
 # Needs bash 4.1 or later ({fd} redirections), ps, od, cmp, and a C compiler (the one that built
-# the servers) for tcp_talk, a tiny client compiled on first use. No python.
+# the servers, servers_cc below) for tcp_talk, a tiny client, and strerror_text, both compiled
+# on first use. No python.
 #
 #   start_server STAGE [OPTION...]   start STAGE/server ($SERVER_BINARY instead, if set), wait for
 #                                    its banner; sets SERVER_PID, SERVER_PORT, SERVER_ADDRESS,
@@ -32,6 +33,8 @@
 #   expect_replies FILE TEXT...      FILE is exactly "TAG: TEXT\n" per TEXT (check_tag judges TAG)
 #   expect_reply_bytes FILE PAYLOAD  FILE is exactly "TAG: " PAYLOAD "\n", byte for byte
 #   expect_usage_error STAGE ARG...  STAGE/server ARG... exits 2, the usage on stderr only
+#   strerror_text NAME               the C library's text for errno NAME (EADDRINUSE...), as
+#                                    the servers print it: glibc's and musl's wordings differ
 #   now_ms, free_port STAGE, has_ipv6_loopback, is EXPECTED ACTUAL [WHAT]
 #
 # teardown() calls helper_teardown, which closes held connections, stops the server and kills
@@ -553,15 +556,77 @@ EOF_C
 
 # The compiled tcp_talk's path, building it if needed (once per bats run).
 tcp_talk_path() {
+    compiled_once tcp_talk
+}
+
+# The compiler that built the servers: the first line of a stage's .build-flags, which
+# common/stage.mk writes at each build; $CC, else cc, before any build by make. The test's own
+# C programs are built with it, so they link the servers' C library: strerror_text must print
+# the servers' wording.
+servers_cc() {
+    local stamp
+    for stamp in "$ROOT"/0*/.build-flags; do
+        if [ -r "$stamp" ]; then
+            head -n 1 "$stamp"
+            return
+        fi
+    done
+    echo "${CC:-cc}"
+}
+
+# compiled_once NAME: the path of the program whose C source NAME_source prints, compiled by
+# servers_cc on first use (once per bats run).
+compiled_once() {
     local dir=${BATS_RUN_TMPDIR:-${BATS_TMPDIR:-/tmp}}
-    local bin="$dir/tcp_talk"
+    local bin="$dir/$1" cc
     if [ ! -x "$bin" ]; then
-        tcp_talk_source >"$dir/tcp_talk.$BASHPID.c"
-        "${CC:-cc}" -std=c11 -D_POSIX_C_SOURCE=200809L -O -o "$bin.$BASHPID" "$dir/tcp_talk.$BASHPID.c" >&2 ||
+        cc=$(servers_cc)
+        "$1_source" >"$dir/$1.$BASHPID.c"
+        # $cc unquoted: a compiler may be a command and its arguments ("ccache gcc").
+        $cc -std=c11 -D_POSIX_C_SOURCE=200809L -O -o "$bin.$BASHPID" "$dir/$1.$BASHPID.c" >&2 ||
             return 1
         mv -f "$bin.$BASHPID" "$bin" # atomic: tests run in parallel may build it at once
     fi
     echo "$bin"
+}
+
+# strerror_text NAME: the C library's text for the errno value NAME (EADDRINUSE, EMFILE...),
+# the REASON the servers print after a failed call. The wording is each C library's own: for
+# EADDRINUSE glibc says "Address already in use", musl "Address in use". So a test asks, never
+# assumes.
+strerror_text() {
+    local bin
+    bin=$(compiled_once strerror_text) || return 1
+    "$bin" "$1"
+}
+
+strerror_text_source() {
+    cat <<'EOF_C'
+/* strerror_text NAME: print strerror() of the errno value NAME, for the names in the table. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+static const struct {
+    const char *name;
+    int value;
+} names[] = {
+    {"EADDRINUSE", EADDRINUSE}, {"EAGAIN", EAGAIN}, {"ECONNREFUSED", ECONNREFUSED},
+    {"EMFILE", EMFILE}, {"ETIMEDOUT", ETIMEDOUT},
+};
+
+int main(int argc, char *argv[])
+{
+    for (size_t i = 0; argc == 2 && i < sizeof names / sizeof names[0]; i++) {
+        if (strcmp(argv[1], names[i].name) == 0) {
+            puts(strerror(names[i].value));
+            return 0;
+        }
+    }
+    fprintf(stderr, "strerror_text: not a name in its table: %s\n", argc == 2 ? argv[1] : "");
+    return 2;
+}
+EOF_C
 }
 
 # talk [-t SECONDS] [-a ADDRESS] [-1] [-C | -R]: one connection to the server: stdin goes to it,

@@ -154,7 +154,9 @@ out_of_descriptors() {
     served=$(value served)
     # Fewer than 100 served: the server did run out of descriptors (else this tests nothing).
     [ "$served" -lt 100 ]
-    wait_until 5 grep -q 'accept: Too many open files' "$SERVER_ERR"
+    local reason
+    reason=$(strerror_text EMFILE)
+    wait_until 5 grep -qF "accept: $reason" "$SERVER_ERR"
 
     # Two seconds out of descriptors, with 100 - served clients waiting: the CPU it used.
     local before after used limit
@@ -270,7 +272,9 @@ never_reading() {
     wait "$rude"
     cat "$out"
     grep -q '^closed after' "$out"
-    grep -q 'cannot send reply: Connection timed out' "$SERVER_ERR"
+    local reason
+    reason=$(strerror_text ETIMEDOUT)
+    grep -qF "cannot send reply: $reason" "$SERVER_ERR"
     is_running "$SERVER_PID"
 }
 
