@@ -203,7 +203,7 @@ reply_of() {
 @test "the reference server takes threads or a fork per connection, not both" {
     run "$BENCH/ref_server" -f -t 4
     [ "$status" -eq 2 ]
-    [[ $output == *"usage: ref_server [-p PORT] [-t THREADS | -f] [-q]"* ]]
+    [[ $output == *"usage: ref_server [-p PORT] [-s | -f | -c | -t THREADS] [-q]"* ]]
 }
 
 @test "the reference and the fake server refuse a number with junk after it" {
