@@ -67,17 +67,13 @@ size_t format_reply(char *out, const char *tag, size_t tag_length, const char *l
     return tag_length + 2 + length + 1;
 }
 
-const char *decimal_tag(char buffer[TAG_SIZE], const char *prefix, unsigned long number,
-                        size_t *length)
+char *decimal_tag(char buffer[TAG_SIZE], unsigned long number, size_t *length)
 {
     char *start = buffer + TAG_SIZE - 1;
     *start = '\0';
     do
         *--start = (char)('0' + number % 10);
     while ((number /= 10) > 0);
-    size_t prefix_length = strlen(prefix);
-    start -= prefix_length;
-    memcpy(start, prefix, prefix_length);
     *length = (size_t)(buffer + TAG_SIZE - 1 - start);
     return start;
 }

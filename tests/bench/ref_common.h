@@ -30,11 +30,11 @@ bool write_all(int fd, const char *buf, size_t length);
 /* "TAG: LINE\n" into out (REPLY_SIZE bytes); returns its length. */
 size_t format_reply(char *out, const char *tag, size_t tag_length, const char *line, size_t length);
 
-/* prefix and number in decimal, at the end of buffer; returns where it starts, and its length
-   in *length. Not snprintf: in a new child, printf's machinery costs page faults
-   (docs/02-forking.md, "What a fork copies"), which the fork yardstick must not pay. */
-const char *decimal_tag(char buffer[TAG_SIZE], const char *prefix, unsigned long number,
-                        size_t *length);
+/* number in decimal, at the end of buffer; returns where it starts, and its length in
+   *length. Not snprintf, and no library call at all: in a new child, each stretch of library
+   code it runs costs a page fault (docs/02-forking.md, "What a fork copies"), which the fork
+   yardstick must not pay. */
+char *decimal_tag(char buffer[TAG_SIZE], unsigned long number, size_t *length);
 
 /* SIGTERM and SIGINT: wait for every child there is (so that their CPU time reaches the
    server's getrusage(RUSAGE_CHILDREN)), print "Server shutting down", _exit(0); a child that

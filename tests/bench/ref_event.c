@@ -67,10 +67,10 @@ static size_t tag_length;
 /* What a connection waits for next. */
 enum interest { WANT_READ, WANT_WRITE, CLOSE };
 
+/* One call, not a read of the flags first: a new socket has no other status flag to keep. */
 static int set_nonblocking(int fd)
 {
-    int flags = fcntl(fd, F_GETFL);
-    return flags < 0 ? -1 : fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+    return fcntl(fd, F_SETFL, O_NONBLOCK);
 }
 
 /* Send one reply; what the socket does not take waits in c->output. false if the client is
@@ -355,7 +355,7 @@ int main(int argc, char **argv)
         perror("ref_event: calloc");
         return 1;
     }
-    tag = decimal_tag(tag_buffer, "", (unsigned long)getpid(), &tag_length);
+    tag = decimal_tag(tag_buffer, (unsigned long)getpid(), &tag_length);
     unsigned short bound_port;
     int listen_fd = listen_on_loopback(port, &bound_port);
     if (listen_fd < 0)

@@ -75,6 +75,16 @@ static void serve(int fd, const char *tag, size_t tag_length)
         write_all(fd, out, format_reply(out, tag, tag_length, buf, used));
 }
 
+/* "Thread-N" at the end of buffer, for -c and -t. */
+static const char *thread_tag(char buffer[TAG_SIZE], unsigned long number, size_t *length)
+{
+    static const char prefix[] = "Thread-";
+    char *start = decimal_tag(buffer, number, length) - (sizeof prefix - 1);
+    memcpy(start, prefix, sizeof prefix - 1);
+    *length += sizeof prefix - 1;
+    return start;
+}
+
 /* Serve and close: the end of every connection, whoever serves it. */
 static void serve_and_close(int fd, const char *tag, size_t tag_length)
 {
@@ -99,7 +109,7 @@ static void serve_serially(int listen_fd)
 {
     char buffer[TAG_SIZE];
     size_t tag_length;
-    const char *tag = decimal_tag(buffer, "", (unsigned long)getpid(), &tag_length);
+    const char *tag = decimal_tag(buffer, (unsigned long)getpid(), &tag_length);
     for (;;) {
         int fd = accept_connection(listen_fd);
         if (fd >= 0)
@@ -118,7 +128,7 @@ static void accept_and_fork(int listen_fd)
         if (pid == 0) {
             char buffer[TAG_SIZE];
             size_t tag_length;
-            const char *tag = decimal_tag(buffer, "", (unsigned long)getpid(), &tag_length);
+            const char *tag = decimal_tag(buffer, (unsigned long)getpid(), &tag_length);
             serve(fd, tag, tag_length);
             _exit(0);
         }
@@ -143,7 +153,7 @@ static void *connection_main(void *arg)
     struct connection *c = arg;
     char buffer[TAG_SIZE];
     size_t tag_length;
-    const char *tag = decimal_tag(buffer, "Thread-", c->number, &tag_length);
+    const char *tag = thread_tag(buffer, c->number, &tag_length);
     serve_and_close(c->fd, tag, tag_length);
     free(c);
     return NULL;
@@ -206,7 +216,7 @@ static int start_pool(int listen_fd, long threads)
     for (long i = 0; i < threads; i++) {
         struct worker *w = &workers[i];
         w->listen_fd = listen_fd;
-        w->tag = decimal_tag(w->buffer, "Thread-", (unsigned long)i + 1, &w->tag_length);
+        w->tag = thread_tag(w->buffer, (unsigned long)i + 1, &w->tag_length);
         int error = pthread_create(&w->thread, NULL, worker_main, w);
         if (error != 0) {
             fprintf(stderr, "ref_server: pthread_create: %s\n", strerror(error));
