@@ -40,7 +40,8 @@ enum {
     REPLY_MAX = TAG_MAX + 2 + LINE_LIMIT + 1,
     CLIENTS_MAX = 1024,
     HOLD_MAX = 10000,
-    HOLD_WAIT_MAX_S = 600, /* bound on how long -H holds its connections */
+    HOLD_WAIT_MAX_S = 600,   /* bound on how long -H holds its connections */
+    CONNECT_GRACE_MS = 1000, /* -e: how long connects may go on once the replies are in */
 };
 
 static const char usage_text[] =
@@ -62,8 +63,8 @@ static const char usage_text[] =
     "                  'held=N connected=C served=K' once every reply came or TIMEOUT\n"
     "                  passed, then keep them open until standard input ends\n"
     "  -e REPLIES      with -H: print that line as soon as REPLIES replies are in and every\n"
-    "                  connect has finished (default: every reply), for a server known to\n"
-    "                  serve only so many at once (an iterative one serves 1)\n"
+    "                  connect has finished, or 1 s later (default: every reply), for a\n"
+    "                  server known to serve only so many at once (an iterative one, 1)\n"
     "Prints one line of results: connections= lines= seconds= conn_per_s= lines_per_s=\n"
     "p50_us= p99_us= max_us= (latency of a line: from its write, or for a connection's first\n"
     "line from the connect, to the end of its reply). Exit 1 on the first wrong reply.\n";
@@ -613,9 +614,21 @@ static int hold_connections(const struct settings *s)
     }
     /* Connect, send, and collect replies, all at once, until every reply is in or time is up.
        An iterative server serves one connection at a time: the others wait in its backlog,
-       which is what it does and not an error; -e says how many replies to wait for. */
+       which is what it does and not an error; -e says how many replies to wait for. Once
+       they are in, connects still going on get a second more: past a full backlog the
+       kernel drops a SYN and the client tries again, for as long as nobody accepts. */
     long served = 0, connected = 0;
+    bool graced = false;
     while (served < wanted || connected < n) {
+        if (served >= wanted && !graced) {
+            struct timespec grace = now();
+            grace.tv_nsec += CONNECT_GRACE_MS * 1000000L;
+            grace.tv_sec += grace.tv_nsec / 1000000000L;
+            grace.tv_nsec %= 1000000000L;
+            if (seconds_between(grace, until) > 0)
+                until = grace;
+            graced = true;
+        }
         long watched = 0;
         for (long i = 0; i < n; i++) {
             p[i].fd = h[i].served ? -1 : h[i].fd; /* poll ignores a negative fd */
