@@ -414,7 +414,7 @@ rounds_tsv() {
     echo "$stderr"
     [ "$status" -eq 0 ]
     # Progress on stderr, through both phases.
-    [[ $stderr == *"bench: [conn/s 2/4] 8 clients, round 2 of 2"* ]]
+    [[ $stderr == *"bench: [conn/s 2/4] 8 client(s), round 2 of 2"* ]]
     [[ $stderr == *"bench: [idle 2/2] yardstick: event loop, poll (ref_event)"* ]]
     # One row each, measured; the verdicts need stages, so none is measured.
     [[ $output == *"| yardstick: iterative (ref_server -s) | "[1-9]* ]]

@@ -7,10 +7,11 @@
 #
 # 1. Connections per second (closed-loop clients, one line per connection): every server is
 #    started at once (an idle server costs nothing) and the load goes to one at a time, at 1, 8,
-#    64 and 256 concurrent clients. At 8 clients, the clients of the targets, in ROUNDS rounds:
-#    every server once a round, the order turned every round (as interleave.sh does for a
-#    pair), so that a busy moment of the machine falls on both sides of a ratio; each target's
-#    verdict is the median of its rounds' ratios (verdicts.sh). The servers run under
+#    64 and 256 concurrent clients, in rounds: every server once a round, the order turned
+#    every round (as interleave.sh does for a pair), so that a busy moment of the machine falls
+#    on both sides of a ratio. Two rounds at 1, 64 and 256 clients; at 8, the clients of the
+#    targets, ROUNDS rounds, and each target's verdict is the median of its rounds' ratios
+#    (verdicts.sh). A point of the curves is the median of its rounds. The servers run under
 #    rusage_run: their CPU seconds per 10,000 connections, children and threads included
 #    (Stevens's measure, UNP ch. 30).
 # 2. One server at a time, started again with room for many connections (-m for 02 and 03, a
@@ -394,7 +395,7 @@ for i in "${measured[@]}"; do
     start_server "$i" ${conn_options[$i]} || progress "${labels[$i]}: error: ${failed[$i]}"
 done
 
-# run_point I CLIENTS ROUND: one slice of load on server I, its numbers into $tmp/conn.
+# run_point I CLIENTS ROUND: one run of load on server I, its numbers into $tmp/conn.
 run_point() {
     alive "$1" || return 0
     measure "$1" "$2" -d "$seconds" || return 0
@@ -414,25 +415,20 @@ for ((k = ${#ordered[@]} - 1; k >= 0; k--)); do
     reversed+=("${ordered[$k]}")
 done
 
+# At the targets' clients, ROUNDS rounds; at the other points two, one in each order: their
+# value on the curves is the median of the rounds (of two, the mean).
 point_number=0
 for c in $client_points; do
     point_number=$((point_number + 1))
-    if [ "$c" = "$clients" ]; then
-        for ((round = 1; round <= rounds; round++)); do
-            progress "[conn/s $point_number/4] $c clients, round $round of $rounds ($(elapsed) s)"
-            if ((round % 2 == 1)); then order=("${ordered[@]}"); else order=("${reversed[@]}"); fi
-            for i in "${order[@]}"; do
-                run_point "$i" "$c" "$round"
-            done
-        done
-    else
-        progress "[conn/s $point_number/4] $c client(s), each server in turn ($(elapsed) s)"
-        # The other points alternate the order too: first, third forwards; second backwards.
-        if ((point_number % 2 == 1)); then order=("${ordered[@]}"); else order=("${reversed[@]}"); fi
+    point_rounds=2
+    [ "$c" = "$clients" ] && point_rounds=$rounds
+    for ((round = 1; round <= point_rounds; round++)); do
+        progress "[conn/s $point_number/4] $c client(s), round $round of $point_rounds ($(elapsed) s)"
+        if ((round % 2 == 1)); then order=("${ordered[@]}"); else order=("${reversed[@]}"); fi
         for i in "${order[@]}"; do
-            run_point "$i" "$c" 0
+            run_point "$i" "$c" "$round"
         done
-    fi
+    done
 done
 
 # Stop them all at once, then collect each one's CPU time.
@@ -503,10 +499,7 @@ mkdir -p "$results" || exit 1
     for ((i = 0; i < server_count; i++)); do
         awk -F'\t' -v key="${keys[$i]}" -v label="${labels[$i]}" -v kind="${kinds[$i]}" \
             -v model="${models[$i]}" -v OFS='\t' '
-            FILENAME ~ /conn$/ && $1 == key {
-                sum[$2] += $3; n[$2]++
-                if ($7 > 0) round[$2, n[$2]] = $3
-            }
+            FILENAME ~ /conn$/ && $1 == key { n[$2]++; round[$2, n[$2]] = $3 }
             FILENAME ~ /idle$/ && $1 == key && $2 > 0 {
                 print key, label, kind, model, "rss_kib", $2, $3
                 if ($4 != "") print key, label, kind, model, "pss_kib", $2, $4
@@ -515,9 +508,8 @@ mkdir -p "$results" || exit 1
                 print key, label, kind, model, "served", $2, $7
             }
             END {
-                # One run per point, or the median of the rounds at the clients of the targets.
+                # The median of the rounds at each point.
                 for (c in n) {
-                    if (n[c] == 1) { print key, label, kind, model, "conn_per_s", c, sum[c]; continue }
                     m = n[c]
                     for (a = 1; a <= m; a++) v[a] = round[c, a]
                     for (a = 2; a <= m; a++) for (b = a; b > 1 && v[b - 1] > v[b]; b--) { t = v[b]; v[b] = v[b - 1]; v[b - 1] = t }
@@ -529,7 +521,7 @@ mkdir -p "$results" || exit 1
 
 {
     printf 'round\tkey\tconn_per_s\n'
-    awk -F'\t' -v OFS='\t' '$7 > 0 { print $7, $1, $3 }' "$tmp/conn"
+    awk -F'\t' -v OFS='\t' -v clients="$clients" '$2 == clients { print $7, $1, $3 }' "$tmp/conn"
 } >"$results/rounds.tsv"
 
 # bench.tsv: one row a server, the columns of the table (and chart.sh's).
@@ -555,7 +547,7 @@ mkdir -p "$results" || exit 1
             }
             FILENAME ~ /conn$/ && $1 == key {
                 connections += $6
-                if ($2 == 1) { c1 = $3; c1_50 = $4; c1_99 = $5 }
+                if ($2 == 1) { m1++; rate1[m1] = $3; p50_1[m1] = $4; p99_1[m1] = $5 }
                 if ($2 == clients) { m++; rate[m] = $3; p50[m] = $4; p99[m] = $5 }
             }
             FILENAME ~ /lines$/ && $1 == key { lines = $2 }
@@ -564,6 +556,7 @@ mkdir -p "$results" || exit 1
                 else if ($2 <= point) { rss1 = $3; pss1 = $4; served = $7 }
             }
             END {
+                c1 = m1 ? median(rate1, m1) : ""; c1_50 = m1 ? median(p50_1, m1) : ""; c1_99 = m1 ? median(p99_1, m1) : ""
                 c8 = m ? median(rate, m) : ""; c8_50 = m ? median(p50, m) : ""; c8_99 = m ? median(p99, m) : ""
                 cpu10k = (connections > 0 && cpu != "") ? sprintf("%.2f", cpu * 10000 / connections) : ""
                 # A difference below zero is noise (a page newly shared with loadgen lowers
