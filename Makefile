@@ -68,7 +68,7 @@ help:
 	@echo "make          build every stage: NN-name/server and NN-name/client"
 	@echo "make run      replay the blog post's demonstration for every stage"
 	@echo "make test     build, then run every bats suite (bats-core: fetched from npm if missing)"
-	@echo "make bench    measure what each model costs (a table, a Markdown file, an SVG chart)"
+	@echo "make bench    measure what each model costs: a table, the targets' verdicts, the curves, SVG charts"
 	@echo "make check    sanitizers, valgrind, fuzzing and static analysis"
 	@echo "make fuzz     the line reader's fuzzer alone, for FUZZ_SECONDS (default 60)"
 	@echo "make exercise STAGE=NN EX=K   check your solution to an exercise of docs/NN-*.md"

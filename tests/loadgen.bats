@@ -203,7 +203,7 @@ reply_of() {
 @test "the reference server takes threads or a fork per connection, not both" {
     run "$BENCH/ref_server" -f -t 4
     [ "$status" -eq 2 ]
-    [[ $output == *"usage: ref_server [-p PORT] [-t THREADS | -f] [-q]"* ]]
+    [[ $output == *"usage: ref_server [-p PORT] [-s | -f | -c | -t THREADS] [-q]"* ]]
 }
 
 @test "the reference and the fake server refuse a number with junk after it" {
@@ -324,4 +324,112 @@ check_stage() {
     run "$BENCH/interleave.sh" -r 0 -- "$BENCH/ref_server" -- "$BENCH/ref_server"
     [ "$status" -eq 2 ]
     [[ $output == *"-r takes a whole number"* ]]
+}
+
+@test "hold mode with -e: it reports once that many replies are in, not after the timeout" {
+    start_fake
+    # An iterative server answers 1 of 5: with -e 1 the report comes at once, long before -T.
+    SECONDS=0
+    run "$BENCH/loadgen" -p "$PORT" -H 5 -e 1 -T 20 </dev/null
+    [ "$status" -eq 0 ]
+    [ "$output" = "held=5 connected=5 served=1" ]
+    [ "$SECONDS" -lt 15 ]
+    run "$BENCH/loadgen" -p "$PORT" -H 5 -e 6
+    [ "$status" -eq 2 ]
+    [[ $output == *"-e REPLIES goes with -H CONNECTIONS, and at most CONNECTIONS"* ]]
+    run "$BENCH/loadgen" -p "$PORT" -e 1
+    [ "$status" -eq 2 ]
+}
+
+# A rounds table for verdicts.sh: rounds_tsv KEY RATE KEY RATE ... per round, rounds apart by "--".
+rounds_tsv() {
+    local round=1
+    printf 'round\tkey\tconn_per_s\n'
+    while [ $# -gt 0 ]; do
+        if [ "$1" = -- ]; then
+            round=$((round + 1))
+            shift
+            continue
+        fi
+        printf '%s\t%s\t%s\n' "$round" "$1" "$2"
+        shift 2
+    done
+}
+
+@test "verdicts.sh judges each target on the median of its rounds' ratios, not on a ratio of medians" {
+    local tsv="$BATS_TEST_TMPDIR/rounds.tsv"
+    # 02 against the fork yardstick: ratios 0.90, 0.90 and 0.73, median 0.90: met. The medians
+    # of the rates, 900 / 1,100 = 0.82, would not be. 04 against the pool: 0.8995 would round
+    # onto 0.90 and is not met, so it is shown with three decimals.
+    rounds_tsv 02-forking 900 reference-fork 1000 04-combined 8995 reference-pool 10000 py-forking 100 -- \
+        02-forking 1800 reference-fork 2000 04-combined 8995 reference-pool 10000 py-forking 200 -- \
+        02-forking 800 reference-fork 1100 04-combined 8995 reference-pool 10000 >"$tsv"
+    run sh "$BENCH/verdicts.sh" "$tsv"
+    [ "$status" -eq 0 ]
+    [[ $output == *"- 02-forking against the least fork-per-connection server (ref_server -f): 0.90 (target >= 0.85): met; 3 rounds, 0.73 to 0.90"* ]]
+    [[ $output == *"- 02-forking against Python ForkingMixIn: 9.00x (target >= 5x): met; 2 rounds, 9.00x to 9.00x"* ]]
+    [[ $output == *"- 04-combined against the least thread-pool server (ref_server -t 8): 0.899 (target >= 0.90): NOT met; 3 rounds, 0.899 to 0.899"* ]]
+    [[ $output == *"- 01-blocking against Python TCPServer: not measured"* ]]
+    [ "${#lines[@]}" -eq 7 ]
+}
+
+@test "curves.sh draws a line per server on log scales, escapes labels, and lists one not measured" {
+    local tsv="$BATS_TEST_TMPDIR/curves.tsv"
+    printf 'key\tserver\tkind\tmodel\tmeasure\tx\tvalue\n' >"$tsv"
+    printf '02-forking\t02 <&>\tstage\tfork\tpss_kib\t%s\t%s\n' 10 1000 100 10000 1000 100000 >>"$tsv"
+    printf 'reference-poll\tpoll\tyardstick\tevent\tpss_kib\t%s\t%s\n' 10 200 100 200 1000 210 >>"$tsv"
+    printf 'reference-poll\tpoll\tyardstick\tevent\tconn_per_s\t%s\t%s\n' 1 900 8 1800 >>"$tsv"
+    run sh "$BENCH/curves.sh" "$tsv" "Memory" pss_kib conn_per_s
+    [ "$status" -eq 0 ]
+    [[ ${lines[0]} == "<svg "* ]]
+    [ "${lines[${#lines[@]} - 1]}" = "</svg>" ]
+    [[ $output == *"02 &lt;&amp;&gt;"* ]]
+    [[ $output == *"PSS, MiB: shared pages divided among the processes (less is better), log scale"* ]]
+    [[ $output == *"idle connections held open (log scale)"* ]]
+    # Two lines in the memory panel, one in the other; 02 has no conn/s but is in the legend.
+    [ "$(grep -c '<path ' <<<"$output")" -eq 3 ]
+    [[ $output == *">1,000<"* ]] # a tick on the x axis, with its thousands separator
+    run sh "$BENCH/curves.sh" "$tsv" "Tasks" threads
+    [ "$status" -eq 0 ]
+    [[ $output == *"02 &lt;&amp;&gt;: not measured"* ]]
+}
+
+@test "bench.sh refuses a bad BENCH_ROUNDS, BENCH_SCALE or BENCH_ONLY" {
+    BENCH_ROUNDS=0 run "$BENCH/bench.sh"
+    [ "$status" -eq 2 ]
+    [[ $output == *"BENCH_ROUNDS must be"* ]]
+    BENCH_SCALE=huge run "$BENCH/bench.sh"
+    [ "$status" -eq 2 ]
+    [[ $output == *"BENCH_SCALE is empty or 'big'"* ]]
+    BENCH_ONLY="02-forking nosuch" run "$BENCH/bench.sh"
+    [ "$status" -eq 2 ]
+    [[ $output == *"BENCH_ONLY: no server 'nosuch'"* ]]
+}
+
+@test "bench.sh, on two yardsticks in short runs: the table, the verdicts, the curves and every chart" {
+    local results="$BATS_TEST_TMPDIR/results"
+    BENCH_ONLY="reference-iterative reference-poll" BENCH_SECONDS=0.05 BENCH_ROUNDS=2 \
+        BENCH_RESULTS="$results" run --separate-stderr "$BENCH/bench.sh"
+    echo "$output"
+    echo "$stderr"
+    [ "$status" -eq 0 ]
+    # Progress on stderr, through both phases.
+    [[ $stderr == *"bench: [conn/s 2/4] 8 client(s), round 2 of 2"* ]]
+    [[ $stderr == *"bench: [idle 2/2] yardstick: event loop, poll (ref_event)"* ]]
+    # One row each, measured; the verdicts need stages, so none is measured.
+    [[ $output == *"| yardstick: iterative (ref_server -s) | "[1-9]* ]]
+    [[ $output == *"- 01-blocking against the least iterative server (ref_server -s): not measured"* ]]
+    # The curves: conn/s at every client count, and by idle connections what each model says:
+    # the iterative server answers 1 of 1,000 held, the event loop all 1,000, in one thread.
+    local tsv="$results/curves.tsv"
+    [ "$(awk -F'\t' '$1 == "reference-poll" && $5 == "conn_per_s" && $7 > 0' "$tsv" | wc -l)" -eq 4 ]
+    [ "$(awk -F'\t' '$1 == "reference-iterative" && $5 == "served" && $6 == 1000 { print $7 }' "$tsv")" = 1 ]
+    [ "$(awk -F'\t' '$1 == "reference-poll" && $5 == "served" && $6 == 1000 { print $7 }' "$tsv")" = 1000 ]
+    [ "$(awk -F'\t' '$1 == "reference-poll" && $5 == "processes" && $6 == 1000 { print $7 }' "$tsv")" = 1 ]
+    [[ $output == *"| yardstick: event loop, poll (ref_event) | "* ]]
+    local chart
+    for chart in bench conn-curves memory-curves tasks-curves; do
+        [ "$(tail -n 1 "$results/$chart.svg")" = "</svg>" ]
+    done
+    [ "$(tail -n +2 "$results/rounds.tsv" | wc -l)" -eq 4 ]
 }

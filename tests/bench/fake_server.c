@@ -4,19 +4,16 @@
    has answered -g lines in all; from then on it does what -b says. A load generator that
    passes its tests against this one cannot report a run in which a server answered wrongly. */
 #include <errno.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <arpa/inet.h>
 #include <unistd.h>
 
 #include "option_number.h"
-
-enum { LINE_LIMIT = 1024 };
+#include "ref_common.h" /* the yardsticks' listening socket, banner and write_all */
 
 static const char usage_text[] =
     "usage: fake_server [-p PORT] [-g GOOD_LINES] [-b BEHAVIOUR] [-q]\n"
@@ -31,20 +28,6 @@ enum behaviour { GOOD, WRONG, NOTAG, TWICE, DROP, SILENT };
 static enum behaviour behaviour = GOOD;
 static long good_lines = 0;
 static long answered = 0;
-
-static bool write_all(int fd, const char *buf, size_t length)
-{
-    while (length > 0) {
-        ssize_t n = write(fd, buf, length);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return false;
-        buf += n;
-        length -= (size_t)n;
-    }
-    return true;
-}
 
 /* Answer one line (without its '\n'); false to close the connection. */
 static bool answer(int fd, const char *line, size_t length)
@@ -146,25 +129,11 @@ int main(int argc, char **argv)
         perror("fake_server: signal");
         return 1;
     }
-    int listen_fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (listen_fd < 0) {
-        perror("fake_server: socket");
+    unsigned short bound_port;
+    int listen_fd = listen_on_loopback(port, &bound_port);
+    if (listen_fd < 0)
         return 1;
-    }
-    struct sockaddr_in address;
-    memset(&address, 0, sizeof address);
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    address.sin_port = htons((unsigned short)port);
-    socklen_t length = sizeof address;
-    if (bind(listen_fd, (struct sockaddr *)&address, sizeof address) < 0 ||
-        listen(listen_fd, SOMAXCONN) < 0 ||
-        getsockname(listen_fd, (struct sockaddr *)&address, &length) < 0) {
-        perror("fake_server: cannot listen");
-        return 1;
-    }
-    setvbuf(stdout, NULL, _IOLBF, 0);
-    printf("Server listening on 127.0.0.1:%d (PID %ld)\n", ntohs(address.sin_port), (long)getpid());
+    print_banner(bound_port);
     for (;;) { /* until SIGTERM, whose default action ends us */
         int fd = accept(listen_fd, NULL, NULL);
         if (fd < 0) {

@@ -40,13 +40,14 @@ enum {
     REPLY_MAX = TAG_MAX + 2 + LINE_LIMIT + 1,
     CLIENTS_MAX = 1024,
     HOLD_MAX = 10000,
-    HOLD_WAIT_MAX_S = 600, /* bound on how long -H holds its connections */
+    HOLD_WAIT_MAX_S = 600,   /* bound on how long -H holds its connections */
+    CONNECT_GRACE_MS = 1000, /* -e: how long connects may go on once the replies are in */
 };
 
 static const char usage_text[] =
     "usage: loadgen -p PORT [-a ADDRESS] [-c CLIENTS] [-n CONNECTIONS | -d SECONDS]\n"
     "               [-l LINES] [-s SIZE] [-T TIMEOUT] [-S SOURCES]\n"
-    "       loadgen -p PORT [-a ADDRESS] -H CONNECTIONS [-T TIMEOUT]\n"
+    "       loadgen -p PORT [-a ADDRESS] -H CONNECTIONS [-e REPLIES] [-T TIMEOUT]\n"
     "  -a ADDRESS      server address (default 127.0.0.1)\n"
     "  -p PORT         server port\n"
     "  -c CLIENTS      concurrent clients, one thread each (default 1)\n"
@@ -61,6 +62,9 @@ static const char usage_text[] =
     "  -H CONNECTIONS  hold this many connections open: send one line on each, print\n"
     "                  'held=N connected=C served=K' once every reply came or TIMEOUT\n"
     "                  passed, then keep them open until standard input ends\n"
+    "  -e REPLIES      with -H: print that line as soon as REPLIES replies are in and every\n"
+    "                  connect has finished, or 1 s later (default: every reply), for a\n"
+    "                  server known to serve only so many at once (an iterative one, 1)\n"
     "Prints one line of results: connections= lines= seconds= conn_per_s= lines_per_s=\n"
     "p50_us= p99_us= max_us= (latency of a line: from its write, or for a connection's first\n"
     "line from the connect, to the end of its reply). Exit 1 on the first wrong reply.\n";
@@ -77,7 +81,8 @@ struct settings {
     long size;
     int timeout_ms;
     long hold;
-    long sources; /* -S: how many source addresses to spread clients over */
+    long hold_replies; /* -e: with -H, the replies to wait for; -1: all of them */
+    long sources;      /* -S: how many source addresses to spread clients over */
 };
 
 /* One client thread's own counters and latencies: no locks needed while it runs. */
@@ -584,6 +589,7 @@ static int timeout_left(struct timespec until)
 static int hold_connections(const struct settings *s)
 {
     long n = s->hold;
+    long wanted = s->hold_replies < 0 ? n : s->hold_replies;
     struct held *h = calloc((size_t)n, sizeof *h);
     struct pollfd *p = calloc((size_t)n, sizeof *p);
     if (h == NULL || p == NULL) {
@@ -608,9 +614,21 @@ static int hold_connections(const struct settings *s)
     }
     /* Connect, send, and collect replies, all at once, until every reply is in or time is up.
        An iterative server serves one connection at a time: the others wait in its backlog,
-       which is what it does and not an error. */
+       which is what it does and not an error; -e says how many replies to wait for. Once
+       they are in, connects still going on get a second more: past a full backlog the
+       kernel drops a SYN and the client tries again, for as long as nobody accepts. */
     long served = 0, connected = 0;
-    while (served < n) {
+    bool graced = false;
+    while (served < wanted || connected < n) {
+        if (served >= wanted && !graced) {
+            struct timespec grace = now();
+            grace.tv_nsec += CONNECT_GRACE_MS * 1000000L;
+            grace.tv_sec += grace.tv_nsec / 1000000000L;
+            grace.tv_nsec %= 1000000000L;
+            if (seconds_between(grace, until) > 0)
+                until = grace;
+            graced = true;
+        }
         long watched = 0;
         for (long i = 0; i < n; i++) {
             p[i].fd = h[i].served ? -1 : h[i].fd; /* poll ignores a negative fd */
@@ -756,13 +774,17 @@ static void resolve(struct settings *s, const char *address, const char *port)
 
 int main(int argc, char **argv)
 {
-    struct settings s = {
-        .clients = 1, .connections = 1, .lines = 1, .size = 32, .timeout_ms = 5000};
+    struct settings s = {.clients = 1,
+                         .connections = 1,
+                         .lines = 1,
+                         .size = 32,
+                         .timeout_ms = 5000,
+                         .hold_replies = -1};
     const char *address = "127.0.0.1";
     const char *port = NULL;
     bool counted = false;
     int option;
-    while ((option = getopt(argc, argv, "a:p:c:n:d:l:s:T:H:S:h")) != -1) {
+    while ((option = getopt(argc, argv, "a:p:c:n:d:l:s:T:H:e:S:h")) != -1) {
         switch (option) {
         case 'a':
             address = optarg;
@@ -793,6 +815,9 @@ int main(int argc, char **argv)
         case 'H':
             s.hold = number_option('H', optarg, 1, HOLD_MAX);
             break;
+        case 'e':
+            s.hold_replies = number_option('e', optarg, 0, HOLD_MAX);
+            break;
         case 'S':
             s.sources = number_option('S', optarg, 1, 254);
             break;
@@ -809,6 +834,8 @@ int main(int argc, char **argv)
         usage_error("-p PORT is required");
     if (counted && s.duration > 0)
         usage_error("-n and -d do not go together");
+    if (s.hold_replies >= 0 && (s.hold == 0 || s.hold_replies > s.hold))
+        usage_error("-e REPLIES goes with -H CONNECTIONS, and at most CONNECTIONS");
     if (s.lines == 0 && s.duration <= 0)
         usage_error("-l 0 needs -d: the long connections end at the deadline");
     resolve(&s, address, port);

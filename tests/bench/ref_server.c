@@ -1,21 +1,25 @@
-/* ref_server.c: the least a server can do for this protocol, as a yardstick for the benchmark.
+/* ref_server.c: the least a server of each blocking model can do for this protocol, as the
+   benchmark's yardsticks: what is left is the kernel's work for a TCP connection and the loop
+   around it. No logging, no cap, no idle timeout, no stop for clients, no poll before a read:
+   whatever a stage does beyond its yardstick is the stage's own cost. One mode per model:
 
-   T threads, made once at the start, each blocking in accept(2) on the one listening socket
-   (the kernel hands each new connection to one waiting thread), then reading lines and
-   answering "Thread-N: LINE\n". No logging, no limits, no idle timeout, no per-connection
-   allocation: what is left is the kernel's work for a TCP connection and the loop around it.
-   make bench runs it with 8 threads, "the machine's best": from 4 threads on, more made no
-   difference (docs/benchmarks.md, "The machine's best for this load").
+   -s  serial (01-blocking's model): one process, one thread, one connection at a time, start
+       to finish; the tag is the PID.
+   -f  a fork per connection (02-forking's): the process accepts and forks, and the child
+       serves the connection with its PID as the tag and _exits. No per-child signal setup;
+       the parent reaps after each accept (as Python's ForkingMixIn does) rather than on
+       SIGCHLD.
+   -c  a thread per connection (03-threading's): the process accepts and starts a detached
+       thread that serves the connection as "Thread-N", N counting the connections.
+   -t  a pool (04-combined's threads; the default, -t 2): T threads made once at the start,
+       each blocking in accept(2) on the one listening socket (the kernel hands each new
+       connection to one waiting thread) and answering "Thread-N: LINE\n". make bench runs it
+       with 8 threads, "the machine's best": from 4 threads on, more made no difference
+       (docs/benchmarks.md, "The machine's best for this load").
 
-   With -f it is instead the least a fork-per-connection server can do, the yardstick for
-   02-forking: the process accepts, forks, and the child serves the connection with its PID as
-   the tag and _exits. No cap, no idle timeout, no stop for children, no per-child signal setup;
-   the parent reaps after each accept (as Python's ForkingMixIn does) rather than on SIGCHLD. */
-#include <arpa/inet.h>
+   The event loop, the model after these, is ref_event.c. */
 #include <errno.h>
-#include <netinet/in.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,52 +29,25 @@
 #include <unistd.h>
 
 #include "option_number.h"
+#include "ref_common.h"
 
-enum { LINE_LIMIT = 1024, THREADS_MAX = 4096, TAG_SIZE = 32 };
-
-static const char too_long_reply[] = "error: line too long (limit 1024 bytes)\n";
+enum { THREADS_MAX = 4096 };
 
 static const char usage_text[] =
-    "usage: ref_server [-p PORT] [-t THREADS | -f] [-q]\n"
+    "usage: ref_server [-p PORT] [-s | -f | -c | -t THREADS] [-q]\n"
     "  -p PORT     port on 127.0.0.1 (default 0: the kernel picks)\n"
-    "  -t THREADS  threads, each accepting connections (default 2)\n"
-    "  -f          fork a child per connection instead of threads\n"
+    "  -s          serial: one connection at a time, in one thread (01-blocking's model)\n"
+    "  -f          a child process per connection (02-forking's model)\n"
+    "  -c          a thread per connection, started when it is accepted (03-threading's)\n"
+    "  -t THREADS  a pool of threads made at the start, each accepting (04-combined's;\n"
+    "              the default, with 2)\n"
     "  -q          accepted for the benchmark; this server never logs\n";
-
-struct worker {
-    pthread_t thread;
-    int listen_fd;
-    char tag[TAG_SIZE];
-};
-
-static bool write_all(int fd, const char *buf, size_t length)
-{
-    while (length > 0) {
-        ssize_t n = write(fd, buf, length);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return false;
-        buf += n;
-        length -= (size_t)n;
-    }
-    return true;
-}
-
-static bool reply(int fd, const char *tag, size_t tag_length, const char *line, size_t length)
-{
-    char out[TAG_SIZE + 2 + LINE_LIMIT + 1];
-    memcpy(out, tag, tag_length);
-    memcpy(out + tag_length, ": ", 2);
-    memcpy(out + tag_length + 2, line, length);
-    out[tag_length + 2 + length] = '\n';
-    return write_all(fd, out, tag_length + 2 + length + 1);
-}
 
 /* Serve one connection to its end: lines in, replies out. */
 static void serve(int fd, const char *tag, size_t tag_length)
 {
     char buf[LINE_LIMIT + 1]; /* a full line and its '\n' */
+    char out[REPLY_SIZE];
     size_t used = 0;
     for (;;) {
         ssize_t n = read(fd, buf + used, sizeof buf - used);
@@ -82,19 +59,38 @@ static void serve(int fd, const char *tag, size_t tag_length)
         char *start = buf;
         char *newline;
         while ((newline = memchr(start, '\n', used - (size_t)(start - buf))) != NULL) {
-            if (!reply(fd, tag, tag_length, start, (size_t)(newline - start)))
+            size_t length = format_reply(out, tag, tag_length, start, (size_t)(newline - start));
+            if (!write_all(fd, out, length))
                 return;
             start = newline + 1;
         }
         used -= (size_t)(start - buf);
         memmove(buf, start, used);
         if (used == sizeof buf) { /* 1025 bytes and no '\n' */
-            write_all(fd, too_long_reply, sizeof too_long_reply - 1);
+            write_all(fd, too_long_reply, too_long_length);
             return;
         }
     }
     if (used > 0) /* a last line without '\n' is a line too */
-        reply(fd, tag, tag_length, buf, used);
+        write_all(fd, out, format_reply(out, tag, tag_length, buf, used));
+}
+
+/* "Thread-N" at the end of buffer, for -c and -t. */
+static const char *thread_tag(char buffer[TAG_SIZE], unsigned long number, size_t *length)
+{
+    static const char prefix[] = "Thread-";
+    char *start = decimal_tag(buffer, number, length) - (sizeof prefix - 1);
+    memcpy(start, prefix, sizeof prefix - 1);
+    *length += sizeof prefix - 1;
+    return start;
+}
+
+/* Serve and close: the end of every connection, whoever serves it. */
+static void serve_and_close(int fd, const char *tag, size_t tag_length)
+{
+    serve(fd, tag, tag_length);
+    if (close(fd) < 0)
+        perror("ref_server: close");
 }
 
 /* The next connection, or -1 after a failure that is not the client's doing. */
@@ -108,48 +104,17 @@ static int accept_connection(int listen_fd)
     return fd;
 }
 
-static void *worker_main(void *arg)
+/* -s: accept, serve to the end, close; the next client waits in the backlog meanwhile. */
+static void serve_serially(int listen_fd)
 {
-    struct worker *w = arg;
-    size_t tag_length = strlen(w->tag);
+    char buffer[TAG_SIZE];
+    size_t tag_length;
+    const char *tag = decimal_tag(buffer, (unsigned long)getpid(), &tag_length);
     for (;;) {
-        int fd = accept_connection(w->listen_fd);
-        if (fd < 0)
-            continue;
-        serve(fd, w->tag, tag_length);
-        if (close(fd) < 0)
-            perror("ref_server: close");
+        int fd = accept_connection(listen_fd);
+        if (fd >= 0)
+            serve_and_close(fd, tag, tag_length);
     }
-    return NULL;
-}
-
-/* -f: the PID, in decimal, at the end of buffer. Not snprintf: printf's machinery costs each
-   child a handful of page faults (docs/02-forking.md, "What a fork copies"). The stages'
-   tag_with_pid (common/echo.c) does the same; the yardstick links none of the stages' code. */
-static const char *pid_tag(char buffer[TAG_SIZE])
-{
-    char *start = buffer + TAG_SIZE - 1;
-    *start = '\0';
-    for (long pid = (long)getpid(); pid > 0; pid /= 10)
-        *--start = (char)('0' + pid % 10);
-    return start;
-}
-
-static pid_t server_pid;
-
-/* -f's SIGTERM and SIGINT: wait for every child, so that all their CPU time is in the
-   server's getrusage(RUSAGE_CHILDREN), then exit. Async-signal-safe calls only. A child that
-   gets the signal (Ctrl-C reaches the whole process group) just exits. */
-static void on_stop_signal(int signo)
-{
-    (void)signo;
-    if (getpid() != server_pid)
-        _exit(0);
-    while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
-        continue;
-    static const char farewell[] = "Server shutting down\n";
-    ssize_t written = write(STDOUT_FILENO, farewell, sizeof farewell - 1);
-    _exit(written < 0);
 }
 
 /* -f: accept, fork, and let the child serve the connection and exit. */
@@ -162,8 +127,9 @@ static void accept_and_fork(int listen_fd)
         pid_t pid = fork();
         if (pid == 0) {
             char buffer[TAG_SIZE];
-            const char *tag = pid_tag(buffer);
-            serve(fd, tag, (size_t)(buffer + TAG_SIZE - 1 - tag));
+            size_t tag_length;
+            const char *tag = decimal_tag(buffer, (unsigned long)getpid(), &tag_length);
+            serve(fd, tag, tag_length);
             _exit(0);
         }
         if (pid < 0)
@@ -175,120 +141,120 @@ static void accept_and_fork(int listen_fd)
     }
 }
 
-static int install_fork_signals(void)
+/* -c: what a connection's thread needs, in memory of its own (never the accept loop's
+   variables, which the next accept overwrites). */
+struct connection {
+    int fd;
+    unsigned long number; /* the N of Thread-N */
+};
+
+static void *connection_main(void *arg)
 {
-    struct sigaction action;
-    memset(&action, 0, sizeof action);
-    sigemptyset(&action.sa_mask);
-    action.sa_handler = on_stop_signal;
-    if (sigaction(SIGTERM, &action, NULL) < 0 || sigaction(SIGINT, &action, NULL) < 0)
-        return -1;
-    action.sa_handler = SIG_IGN; /* a client that goes away is the child's EPIPE, not a kill */
-    return sigaction(SIGPIPE, &action, NULL);
+    struct connection *c = arg;
+    char buffer[TAG_SIZE];
+    size_t tag_length;
+    const char *tag = thread_tag(buffer, c->number, &tag_length);
+    serve_and_close(c->fd, tag, tag_length);
+    free(c);
+    return NULL;
 }
 
-/* The listening socket on 127.0.0.1:port; *bound_port is the port it got. */
-static int listen_on_loopback(long port, unsigned short *bound_port)
+/* -c: accept, and start a thread for the connection, detached (made with the attribute
+   `detached`): nobody joins it. */
+static void accept_and_start_threads(int listen_fd, const pthread_attr_t *detached)
 {
-    int listen_fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (listen_fd < 0) {
-        perror("ref_server: socket");
-        return -1;
+    for (unsigned long accepted = 0;;) {
+        int fd = accept_connection(listen_fd);
+        if (fd < 0)
+            continue;
+        struct connection *c = malloc(sizeof *c);
+        if (c == NULL) {
+            perror("ref_server: malloc");
+            close(fd);
+            continue;
+        }
+        *c = (struct connection){fd, ++accepted};
+        pthread_t thread;
+        int error = pthread_create(&thread, detached, connection_main, c);
+        if (error != 0) { /* out of threads: this client is dropped, the server goes on */
+            fprintf(stderr, "ref_server: pthread_create: %s\n", strerror(error));
+            close(fd);
+            free(c);
+        }
     }
-    struct sockaddr_in address;
-    memset(&address, 0, sizeof address);
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    address.sin_port = htons((unsigned short)port);
-    socklen_t length = sizeof address;
-    if (bind(listen_fd, (struct sockaddr *)&address, sizeof address) < 0 ||
-        listen(listen_fd, SOMAXCONN) < 0 ||
-        getsockname(listen_fd, (struct sockaddr *)&address, &length) < 0) {
-        perror("ref_server: cannot listen");
-        close(listen_fd);
-        return -1;
-    }
-    *bound_port = ntohs(address.sin_port);
-    return listen_fd;
 }
 
-static void print_banner(unsigned short port)
+/* -t: one pool thread. */
+struct worker {
+    pthread_t thread;
+    int listen_fd;
+    char buffer[TAG_SIZE];
+    const char *tag;
+    size_t tag_length;
+};
+
+static void *worker_main(void *arg)
 {
-    setvbuf(stdout, NULL, _IOLBF, 0);
-    printf("Server listening on 127.0.0.1:%d (PID %ld)\n", port, (long)getpid());
+    struct worker *w = arg;
+    for (;;) {
+        int fd = accept_connection(w->listen_fd);
+        if (fd >= 0)
+            serve_and_close(fd, w->tag, w->tag_length);
+    }
+    return NULL;
 }
 
-/* -t: the threads, each serving connections, while main waits for SIGTERM or SIGINT. */
-static int run_threads(int listen_fd, unsigned short port, long threads)
+/* -t: start the threads, each serving connections; the main thread goes on to wait for the
+   stop. 0, or -1 with the reason on stderr. */
+static int start_pool(int listen_fd, long threads)
 {
-    /* Every thread inherits this mask: SIGTERM and SIGINT wait for the sigwait below, and
-       SIGPIPE stays pending instead of killing us when a client goes away. */
-    sigset_t signals;
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGTERM);
-    sigaddset(&signals, SIGINT);
-    sigaddset(&signals, SIGPIPE);
-    int error = pthread_sigmask(SIG_BLOCK, &signals, NULL);
-    if (error != 0) {
-        fprintf(stderr, "ref_server: pthread_sigmask: %s\n", strerror(error));
-        return 1;
-    }
     struct worker *workers = calloc((size_t)threads, sizeof *workers);
     if (workers == NULL) {
         perror("ref_server: calloc");
-        return 1;
+        return -1;
     }
     for (long i = 0; i < threads; i++) {
-        workers[i].listen_fd = listen_fd;
-        snprintf(workers[i].tag, sizeof workers[i].tag, "Thread-%ld", i + 1);
-        error = pthread_create(&workers[i].thread, NULL, worker_main, &workers[i]);
+        struct worker *w = &workers[i];
+        w->listen_fd = listen_fd;
+        w->tag = thread_tag(w->buffer, (unsigned long)i + 1, &w->tag_length);
+        int error = pthread_create(&w->thread, NULL, worker_main, w);
         if (error != 0) {
             fprintf(stderr, "ref_server: pthread_create: %s\n", strerror(error));
-            return 1;
+            return -1;
         }
     }
-    print_banner(port);
-    sigdelset(&signals, SIGPIPE);
-    int signal_number;
-    error = sigwait(&signals, &signal_number);
-    if (error != 0) {
-        fprintf(stderr, "ref_server: sigwait: %s\n", strerror(error));
-        return 1;
-    }
-    /* A yardstick has no clients to finish: exit ends every thread at once. */
-    printf("Server shutting down\n");
     return 0;
 }
 
-/* -f: one process, a child per connection, until SIGTERM or SIGINT (see on_stop_signal). */
-static int run_forking(int listen_fd, unsigned short port)
-{
-    server_pid = getpid();
-    if (install_fork_signals() < 0) {
-        perror("ref_server: sigaction");
-        return 1;
-    }
-    print_banner(port);
-    accept_and_fork(listen_fd);
-    return 1; /* not reached: the signal handler exits */
-}
+enum model { SERIAL, FORKING, THREAD_PER_CONNECTION, POOL };
 
 int main(int argc, char **argv)
 {
     long port = 0, threads = 2;
-    bool forking = false, threads_given = false;
+    enum model model = POOL;
+    int models_given = 0;
     int option;
-    while ((option = getopt(argc, argv, "p:t:fqh")) != -1) {
+    while ((option = getopt(argc, argv, "p:sfct:qh")) != -1) {
         switch (option) {
         case 'p':
             port = option_number(optarg);
             break;
-        case 't':
-            threads = option_number(optarg);
-            threads_given = true;
+        case 's':
+            model = SERIAL;
+            models_given++;
             break;
         case 'f':
-            forking = true;
+            model = FORKING;
+            models_given++;
+            break;
+        case 'c':
+            model = THREAD_PER_CONNECTION;
+            models_given++;
+            break;
+        case 't':
+            threads = option_number(optarg);
+            model = POOL;
+            models_given++;
             break;
         case 'q':
             break;
@@ -301,7 +267,7 @@ int main(int argc, char **argv)
         }
     }
     if (optind != argc || port < 0 || port > 65535 || threads < 1 || threads > THREADS_MAX ||
-        (forking && threads_given)) {
+        models_given > 1) {
         fputs(usage_text, stderr);
         return 2;
     }
@@ -309,7 +275,37 @@ int main(int argc, char **argv)
     int listen_fd = listen_on_loopback(port, &bound_port);
     if (listen_fd < 0)
         return 1;
-    if (forking)
-        return run_forking(listen_fd, bound_port);
-    return run_threads(listen_fd, bound_port, threads);
+    if (install_stop_signals() < 0) {
+        perror("ref_server: sigaction");
+        return 1;
+    }
+    /* What each model makes before its first client, so that the banner means "ready". */
+    pthread_attr_t detached;
+    if (model == THREAD_PER_CONNECTION) {
+        int error = pthread_attr_init(&detached);
+        if (error == 0)
+            error = pthread_attr_setdetachstate(&detached, PTHREAD_CREATE_DETACHED);
+        if (error != 0) {
+            fprintf(stderr, "ref_server: pthread_attr: %s\n", strerror(error));
+            return 1;
+        }
+    }
+    if (model == POOL && start_pool(listen_fd, threads) < 0)
+        return 1;
+    print_banner(bound_port);
+    switch (model) {
+    case SERIAL:
+        serve_serially(listen_fd);
+        break;
+    case FORKING:
+        accept_and_fork(listen_fd);
+        break;
+    case THREAD_PER_CONNECTION:
+        accept_and_start_threads(listen_fd, &detached);
+        break;
+    case POOL:
+        for (;;)
+            pause(); /* the stop signal's handler ends the process */
+    }
+    return 1; /* not reached: the stop signal's handler exits */
 }
