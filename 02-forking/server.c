@@ -33,9 +33,8 @@ static void serve_in_child(int listen_fd, int client_fd, const char *peer,
 static void start_child(int listen_fd, int client_fd, const char *peer, struct children *children,
                         const struct server_options *options)
 {
-    /* fork copies stdio's buffers, but stdout is line-buffered (main): no line waits there to
-       be printed twice. So no fflush first, which would cost every connection two page
-       faults (docs/02-forking.md, "What a fork copies"). */
+    /* fork copies stdio's buffers: flush first, or a line waiting there is printed twice. */
+    fflush(stdout);
     pid_t pid = fork();
     if (pid < 0)
         report_error(errno, "server: fork"); /* this client is dropped; the server goes on */

@@ -42,21 +42,7 @@ struct connection {
 
 void tag_with_pid(char tag[TAG_MAX])
 {
-    /* The digits by hand, not with snprintf: 02-forking runs this in every child it forks, and
-       a new child has none of the C library's code mapped; it takes a page fault for each
-       stretch it runs. printf's machinery spans several: it cost every child 8 of its 23
-       faults, and 02 5 to 8 % of its connection rate (docs/02-forking.md, "What a fork
-       copies: the mappings"). */
-    char reversed[TAG_MAX];
-    size_t count = 0;
-    long pid = (long)getpid();
-    do {
-        reversed[count++] = (char)('0' + pid % 10);
-        pid /= 10;
-    } while (pid > 0);
-    for (size_t i = 0; i < count; i++)
-        tag[i] = reversed[count - 1 - i];
-    tag[count] = '\0';
+    snprintf(tag, TAG_MAX, "%ld", (long)getpid());
 }
 
 int open_listener(const struct server_options *options)
