@@ -17,14 +17,6 @@ WARNINGS   := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-pr
 STD_FLAGS  := -std=c11 -D_POSIX_C_SOURCE=200809L
 ALL_CFLAGS := $(STD_FLAGS) $(WARNINGS) $(CFLAGS) -I$(COMMON) -pthread
 LDLIBS     += -pthread
-# Bind every library function when the program starts, not at its first call. With lazy
-# binding each forked child looks up, and writes into its own copy of the lookup table, every
-# function the parent had not called yet: once per child, about a tenth of 02-forking's
-# connection rate (docs/02-forking.md, "Pitfalls and how the code avoids them"). ELF linkers
-# (Linux, the BSDs) take -z now; macOS's linker does not.
-ifneq ($(shell uname -s),Darwin)
-LINK_NOW   := -Wl,-z,now
-endif
 
 # The helpers each program needs, named so a reader can find them.
 BOTH_SRC   := $(addprefix $(COMMON)/,report.c net.c line_reader.c io.c signals.c options.c locks.c)
@@ -43,7 +35,7 @@ all: server client
 # exercise` run one, keeps the build that is there (a sanitizer build, a `make CC=musl-gcc`)
 # and rebuilds only what changed sources need. tests/helper.bash reads the first line to build
 # its own small programs with the servers' C library.
-BUILD_FLAGS := $(ALL_CFLAGS) $(LDFLAGS) $(LINK_NOW) $(LDLIBS)
+BUILD_FLAGS := $(ALL_CFLAGS) $(LDFLAGS) $(LDLIBS)
 given = $(filter command line environment,$(origin $(1)))
 RECORD := printf '%s\n' '$(CC)' '$(BUILD_FLAGS)'
 .build-flags: FORCE
@@ -57,19 +49,19 @@ RECORD := printf '%s\n' '$(CC)' '$(BUILD_FLAGS)'
 RECORD_LINK = @$(RECORD) | cmp -s - .build-flags || { $(RECORD) >.build-flags && touch $@; }
 
 server: $(SERVER_SRC) $(HEADERS) .build-flags
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $(LINK_NOW) -o $@ $(SERVER_SRC) $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(SERVER_SRC) $(LDLIBS)
 	$(RECORD_LINK)
 
 client: $(CLIENT_SRC) $(HEADERS) .build-flags
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) $(LINK_NOW) -o $@ $(CLIENT_SRC) $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(CLIENT_SRC) $(LDLIBS)
 	$(RECORD_LINK)
 
-# The same server linked statically, for the experiment in docs/02-forking.md ("What a fork
-# copies"): without the dynamic loader and libc.so there are about half as many memory mappings
-# for each fork to copy and each exit to tear down. Not the default build: glibc warns that a
-# static getaddrinfo needs its shared libraries at run time to look up names, sanitizers cannot
-# link statically, and valgrind cannot follow a static program's malloc. It needs the C
-# library's static archive (Debian: libc6-dev; Fedora: glibc-static); macOS has none.
+# The same server linked statically, for docs/lab-fork-cost.md: without the dynamic loader and
+# libc.so, a fork has fewer memory mappings to copy and an exit fewer to tear down. Not the
+# default build: glibc warns that a static getaddrinfo needs its shared libraries at run time to
+# look up names, sanitizers cannot link statically, and valgrind cannot follow a static
+# program's malloc. It needs the C library's static archive (Debian: libc6-dev; Fedora:
+# glibc-static); macOS has none.
 server-static: $(SERVER_SRC) $(HEADERS)
 ifeq ($(shell uname -s),Darwin)
 	@echo "server-static: macOS cannot link a program statically" >&2; exit 2
