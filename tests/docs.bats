@@ -278,3 +278,100 @@ checker_fails_on() {
     [[ "$output" == *"strace is not installed"* ]]
     [[ "$output" == *"Linux only"* ]]
 }
+
+# ---- The glossary and where-next.md -------------------------------------------------------
+
+# check_glossary FILE: print one line per problem of a glossary page and fail if there is any.
+# Its entries are "### TERM" headings under "## LETTER" headings; each entry must sit under the
+# letter its term starts with, come in alphabetical order (terms compared lowercased, letters
+# and digits only, so that `_exit` files under E), and link to at least one page; the line of
+# letters at the top must link every letter heading.
+check_glossary() {
+    LC_ALL=C awk '
+        function finish() {
+            if (term != "" && !linked)
+                problem(term_line, "the entry `" term "` links to no page")
+            term = ""
+        }
+        function problem(line, what) {
+            print FILENAME ":" line ": " what
+            failed = 1
+        }
+        /^```/ { fenced = !fenced; next }
+        fenced { next }
+        /^## / {
+            finish()
+            letter = substr($0, 4)
+            letters[letter] = NR
+            next
+        }
+        /^### / {
+            finish()
+            term = substr($0, 5)
+            term_line = NR
+            linked = 0
+            key = tolower(term)
+            gsub(/[^a-z0-9]/, "", key)
+            if (substr(key, 1, 1) != tolower(letter))
+                problem(NR, "the entry `" term "` is under " letter)
+            if (previous != "" && key < previous)
+                problem(NR, "the entry `" term "` comes after `" previous_term "`: out of order")
+            previous = key
+            previous_term = term
+            entries++
+            next
+        }
+        term != "" && /\]\([^) ]+\)/ { linked = 1 }
+        !seen_index && /^\[A\]\(#a\)/ { seen_index = 1 }
+        seen_index && !index_done {
+            index_text = index_text $0
+            if ($0 == "") index_done = 1
+        }
+        END {
+            finish()
+            for (l in letters)
+                if (index(index_text, "[" l "](#" tolower(l) ")") == 0)
+                    problem(letters[l], "the line of letters does not link `## " l "`")
+            if (entries == 0)
+                problem(1, "no entry")
+            exit failed
+        }' "$1"
+}
+
+@test "the glossary's entries are in alphabetical order under their letters, each with a link" {
+    run check_glossary "$ROOT/docs/glossary.md"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ -z "$output" ]
+    # The terms the pages lean on most are there.
+    local term
+    for term in "async-signal-safe" "backlog" "copy-on-write" "half-close (\`shutdown\`)" \
+        "orphan" "reaping" "RSS and PSS" "RST (reset)" "self-pipe trick" "spurious wakeup" \
+        "thundering herd" "TIME_WAIT" "zombie" "\`SOMAXCONN\`" "event loop"; do
+        grep -qxF "### $term" "$ROOT/docs/glossary.md" || {
+            echo "docs/glossary.md has no entry '### $term'"
+            return 1
+        }
+    done
+}
+
+@test "the glossary check fails on an entry out of order, under the wrong letter, or with no link" {
+    local page="$BATS_TEST_TMPDIR/glossary.md"
+    printf '%s\n' '# Glossary' '' '[A](#a) · [B](#b)' '' '## A' '' '### async' '' 'See [x](x.md).' \
+        '' '### accept' '' 'See [y](y.md).' '' '## B' '' '### cork' '' 'No link here.' '' \
+        '## C' '' '### cap' '' 'See [z](z.md).' >"$page"
+    run check_glossary "$page"
+    echo "$output"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"the entry \`accept\` comes after \`async\`: out of order"* ]]
+    [[ "$output" == *"the entry \`cork\` is under B"* ]]
+    [[ "$output" == *"the entry \`cork\` links to no page"* ]]
+    [[ "$output" == *"the line of letters does not link \`## C\`"* ]]
+}
+
+@test "where-next.md links 01's exercises, the bridge into the event loop" {
+    grep -q '](01-blocking.md#exercises)' "$ROOT/docs/where-next.md"
+    grep -qx '## Exercises' "$ROOT/docs/01-blocking.md"
+    # and the glossary sends its readers on to it
+    grep -q '](where-next.md' "$ROOT/docs/glossary.md"
+}
