@@ -1,8 +1,9 @@
 #!/usr/bin/env bats
 # docs.bats: the pages of docs/ cannot drift from the code. The checker, tests/docs/check-docs.sh,
 # fails when a quoted line is no longer in its file, a diff line is in neither file, an output
-# shown as `make run`'s has another shape than the programs print, a link points nowhere, or a
-# Mermaid diagram is malformed. The last tests show that it does fail when a page is altered.
+# shown as `make run`'s has another shape than the programs print, a whole program a page shows
+# does not compile or does not serve, a link points nowhere, or a Mermaid diagram is malformed.
+# The last tests show that it does fail when a page is altered.
 
 setup() {
     ROOT=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
@@ -148,7 +149,7 @@ checker_fails_on() {
 
 @test "the checker fails when a quote names a file that does not hold it" {
     copy_repo
-    replace_line "$COPY/docs/01-blocking.md" '/* common/echo.c: send_reply */' '/* common/io.c: send_reply */'
+    replace_line "$COPY/docs/01-blocking.md" '/* common/echo.c: serve_readable */' '/* common/io.c: serve_readable */'
     run "$COPY/tests/docs/check-docs.sh"
     echo "$output"
     [ "$status" -eq 1 ]
@@ -209,6 +210,53 @@ checker_fails_on() {
     echo "$output"
     [ "$status" -eq 1 ]
     [[ "$output" == *"-Sent N bytes"* ]]
+}
+
+@test "01's naive server, a whole program on its page, compiles with gcc and clang and serves 01's client" {
+    grep -qx '/\* naive_server.c: the whole program, compiled and run by tests/docs.bats \*/' \
+        "$ROOT/docs/01-blocking.md"
+    run "$ROOT/tests/docs/check-programs.sh" --run -v "$ROOT/docs/01-blocking.md"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ "${lines[${#lines[@]} - 1]}" -ge 1 ] # the programs found
+    local cc served=0
+    for cc in gcc clang; do
+        command -v "$cc" >/dev/null 2>&1 || continue
+        [[ "$output" == *"naive_server.c, built with $cc, served 01-blocking's client: both replies tagged "* ]]
+        served=$((served + 1))
+    done
+    ((served >= 1)) # gcc is there wherever this suite runs
+}
+
+@test "the checker fails when a whole program on a page no longer compiles" {
+    copy_repo
+    local line='    check(listen(listen_fd, SOMAXCONN), "listen");'
+    grep -qxF "$line" "$COPY/docs/01-blocking.md"
+    replace_line "$COPY/docs/01-blocking.md" "$line" '    check(listen(listen_fd), "listen");'
+    checker_fails_on 01-blocking.md "naive_server.c does not compile with"
+}
+
+@test "the live check fails when a whole program on a page compiles but does not serve" {
+    copy_repo
+    local line='        int length = snprintf(tag, sizeof tag, "%ld: ", (long)getpid());'
+    grep -qxF "$line" "$COPY/docs/01-blocking.md"
+    # The tag without its colon: it still compiles, but the client's reply check fails.
+    replace_line "$COPY/docs/01-blocking.md" "$line" "${line/'%ld: '/'%ld '}"
+    run "$COPY/tests/docs/check-programs.sh" "$COPY/docs/01-blocking.md"
+    echo "$output"
+    [ "$status" -eq 0 ] # it compiles
+    run "$COPY/tests/docs/check-programs.sh" --run "$COPY/docs/01-blocking.md"
+    echo "$output"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"naive_server.c does not serve 01-blocking's client"*"unexpected reply"* ]]
+}
+
+@test "the checker fails on a whole program's first line that is neither a quote's nor a program's" {
+    copy_repo
+    replace_line "$COPY/docs/01-blocking.md" \
+        '/* naive_server.c: the whole program, compiled and run by tests/docs.bats */' \
+        '/* naive_server.c: the whole program */'
+    checker_fails_on 01-blocking.md "a whole program's \`/* NAME.c: the whole program"
 }
 
 @test "the checker fails on a broken link or anchor" {
