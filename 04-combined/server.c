@@ -1,8 +1,9 @@
 /* 04-combined: a supervised pool of pre-forked worker processes, each running a pool of
-   threads, as Apache's worker MPM and gunicorn's gthread workers do. New here: the workers are
-   forked once, up front, while the main process has no thread; each worker starts T threads
-   that take turns accepting on the shared listening socket and serve one client at a time; the
-   main process only supervises, starting a new worker when one dies. */
+   threads that lock a mutex around accept, as UNP's prethreaded server does (3rd ed., section
+   30.11). New here: the workers are forked once, up front, while the main process has no
+   thread; each worker starts T threads that take turns accepting on the shared listening socket
+   and serve one client at a time; the main process only supervises, starting a new worker when
+   one dies. */
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>

@@ -29,17 +29,6 @@ enum { STOP_FINISH_MS = 2000 };
    say so while it lasts. */
 enum { ACCEPT_BACKOFF_MS = 100, ACCEPT_REPORT_INTERVAL_MS = 1000 };
 
-/* What one connection needs on its way through the functions below. */
-struct connection {
-    int fd;
-    const char *peer; /* the client's address, for messages on stderr */
-    const char *tag;
-    const struct server_options *options;
-    struct line_reader reader;
-    long long line_deadline; /* when the unfinished line must be complete; 0: none pending */
-    long long stop_deadline; /* once a stop was requested: when to give up; 0 before */
-};
-
 void tag_with_pid(char tag[TAG_MAX])
 {
     snprintf(tag, TAG_MAX, "%ld", (long)getpid());
@@ -301,13 +290,43 @@ static void report_timeout(const struct connection *conn)
                conn->options->idle_ms / 1000);
 }
 
+int start_connection(struct connection *conn, int client_fd, const char *peer, const char *tag,
+                     const struct server_options *options)
+{
+    *conn = (struct connection){.fd = client_fd, .peer = peer, .tag = tag, .options = options};
+    line_reader_init(&conn->reader, LINE_LIMIT);
+    /* Non-blocking, so that no read or write can hang past the idle timeout or a stop. */
+    return set_nonblocking(client_fd);
+}
+
+bool serve_readable(struct connection *conn)
+{
+    ssize_t n = read_some(conn);
+    if (n == 0) {
+        answer_last_line(conn);
+        return false;
+    }
+    if (n < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            return true; /* woken for nothing; wait again */
+        report_error(errno, "server: client %s: read", conn->peer);
+        return false; /* ECONNRESET: the client vanished; its half line goes with it */
+    }
+    if (!answer_complete_lines(conn)) {
+        /* ECANCELED: the stop came while this client was not taking its replies. It gets no
+           more, but what was written still reaches it. */
+        if (errno == ECANCELED)
+            discard_until_close(conn, monotonic_ms() + STOP_FINISH_MS);
+        return false;
+    }
+    return true;
+}
+
 void serve_connection(int client_fd, const char *peer, const char *tag,
                       const struct server_options *options)
 {
-    struct connection conn = {.fd = client_fd, .peer = peer, .tag = tag, .options = options};
-    line_reader_init(&conn.reader, LINE_LIMIT);
-    /* Non-blocking, so that no read or write can hang past the idle timeout or a stop. */
-    if (set_nonblocking(client_fd) < 0) {
+    struct connection conn;
+    if (start_connection(&conn, client_fd, peer, tag, options) < 0) {
         report_error(errno, "server: client %s", peer);
         return;
     }
@@ -325,23 +344,7 @@ void serve_connection(int client_fd, const char *peer, const char *tag,
             report_error(errno, "server: poll");
             return;
         }
-        ssize_t n = read_some(&conn);
-        if (n == 0) {
-            answer_last_line(&conn);
+        if (!serve_readable(&conn))
             return;
-        }
-        if (n < 0) {
-            if (errno == EAGAIN || errno == EWOULDBLOCK)
-                continue; /* woken for nothing; wait again */
-            report_error(errno, "server: client %s: read", peer);
-            return; /* ECONNRESET: the client vanished; its half line goes with it */
-        }
-        if (!answer_complete_lines(&conn)) {
-            /* ECANCELED: the stop came while this client was not taking its replies. It gets no
-               more, but what was written still reaches it. */
-            if (errno == ECANCELED)
-                discard_until_close(&conn, monotonic_ms() + STOP_FINISH_MS);
-            return;
-        }
     }
 }

@@ -5,6 +5,9 @@
 #ifndef ECHO_H
 #define ECHO_H
 
+#include <stdbool.h>
+
+#include "line_reader.h"
 #include "net.h"
 #include "options.h"
 
@@ -42,6 +45,36 @@ int accept_or_back_off(int listen_fd, char peer[ADDRESS_TEXT_MAX]);
    names the client in messages on stderr. Does not close `client_fd`: the caller owns it. */
 void serve_connection(int client_fd, const char *peer, const char *tag,
                       const struct server_options *options);
+
+/* The same service a step at a time, for a server that waits for many connections in one
+   poll(2) instead of serving each to its end (01's Exercise 3). serve_connection is a loop of
+   "wait for the client, then serve_readable", with the idle timeout and the stop added.
+
+   One connection's state, kept from one step to the next: the caller owns the memory, the
+   functions below own the fields. */
+struct connection {
+    int fd;
+    const char *peer; /* the client's address, for messages on stderr */
+    const char *tag;
+    const struct server_options *options;
+    struct line_reader reader; /* the bytes of the line not yet complete */
+    long long line_deadline;   /* when the unfinished line must be complete; 0: none pending */
+    long long stop_deadline;   /* once a stop was requested: when to give up; 0 before */
+};
+
+/* Make `conn` ready to serve `client_fd`, and make that socket non-blocking: one client's read or
+   write must never put the whole server to sleep. `peer`, `tag` and `options` must outlive the
+   connection. Returns 0, or -1 with errno set. */
+int start_connection(struct connection *conn, int client_fd, const char *peer, const char *tag,
+                     const struct server_options *options);
+
+/* Call when poll(2) says the client's socket is readable (POLLIN, or POLLHUP or POLLERR): one
+   read(2), then the reply "TAG: LINE\n" to each line it completed (written with write_all, which
+   waits, up to the idle timeout, for a client slow to take it). Returns true while the connection
+   goes on; false once it is over: the client closed (its last line answered), sent a line too
+   long, vanished, or cannot be written to. Then close it with close_connection. The idle timeout
+   is the caller's to keep. */
+bool serve_readable(struct connection *conn);
 
 /* Close a client's socket, reporting the (rare) failure. */
 void close_connection(int client_fd);

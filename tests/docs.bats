@@ -1,8 +1,9 @@
 #!/usr/bin/env bats
 # docs.bats: the pages of docs/ cannot drift from the code. The checker, tests/docs/check-docs.sh,
 # fails when a quoted line is no longer in its file, a diff line is in neither file, an output
-# shown as `make run`'s has another shape than the programs print, a link points nowhere, or a
-# Mermaid diagram is malformed. The last tests show that it does fail when a page is altered.
+# shown as `make run`'s has another shape than the programs print, a whole program a page shows
+# does not compile or does not serve, a link points nowhere, or a Mermaid diagram is malformed.
+# The last tests show that it does fail when a page is altered.
 
 setup() {
     ROOT=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
@@ -148,7 +149,7 @@ checker_fails_on() {
 
 @test "the checker fails when a quote names a file that does not hold it" {
     copy_repo
-    replace_line "$COPY/docs/01-blocking.md" '/* common/echo.c: send_reply */' '/* common/io.c: send_reply */'
+    replace_line "$COPY/docs/01-blocking.md" '/* common/echo.c: serve_readable */' '/* common/io.c: serve_readable */'
     run "$COPY/tests/docs/check-docs.sh"
     echo "$output"
     [ "$status" -eq 1 ]
@@ -209,6 +210,53 @@ checker_fails_on() {
     echo "$output"
     [ "$status" -eq 1 ]
     [[ "$output" == *"-Sent N bytes"* ]]
+}
+
+@test "01's naive server, a whole program on its page, compiles with gcc and clang and serves 01's client" {
+    grep -qx '/\* naive_server.c: the whole program, compiled and run by tests/docs.bats \*/' \
+        "$ROOT/docs/01-blocking.md"
+    run "$ROOT/tests/docs/check-programs.sh" --run -v "$ROOT/docs/01-blocking.md"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ "${lines[${#lines[@]} - 1]}" -ge 1 ] # the programs found
+    local cc served=0
+    for cc in gcc clang; do
+        command -v "$cc" >/dev/null 2>&1 || continue
+        [[ "$output" == *"naive_server.c, built with $cc, served 01-blocking's client: both replies tagged "* ]]
+        served=$((served + 1))
+    done
+    ((served >= 1)) # gcc is there wherever this suite runs
+}
+
+@test "the checker fails when a whole program on a page no longer compiles" {
+    copy_repo
+    local line='    check(listen(listen_fd, SOMAXCONN), "listen");'
+    grep -qxF "$line" "$COPY/docs/01-blocking.md"
+    replace_line "$COPY/docs/01-blocking.md" "$line" '    check(listen(listen_fd), "listen");'
+    checker_fails_on 01-blocking.md "naive_server.c does not compile with"
+}
+
+@test "the live check fails when a whole program on a page compiles but does not serve" {
+    copy_repo
+    local line='        int length = snprintf(tag, sizeof tag, "%ld: ", (long)getpid());'
+    grep -qxF "$line" "$COPY/docs/01-blocking.md"
+    # The tag without its colon: it still compiles, but the client's reply check fails.
+    replace_line "$COPY/docs/01-blocking.md" "$line" "${line/'%ld: '/'%ld '}"
+    run "$COPY/tests/docs/check-programs.sh" "$COPY/docs/01-blocking.md"
+    echo "$output"
+    [ "$status" -eq 0 ] # it compiles
+    run "$COPY/tests/docs/check-programs.sh" --run "$COPY/docs/01-blocking.md"
+    echo "$output"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"naive_server.c does not serve 01-blocking's client"*"unexpected reply"* ]]
+}
+
+@test "the checker fails on a whole program's first line that is neither a quote's nor a program's" {
+    copy_repo
+    replace_line "$COPY/docs/01-blocking.md" \
+        '/* naive_server.c: the whole program, compiled and run by tests/docs.bats */' \
+        '/* naive_server.c: the whole program */'
+    checker_fails_on 01-blocking.md "a whole program's \`/* NAME.c: the whole program"
 }
 
 @test "the checker fails on a broken link or anchor" {
@@ -277,4 +325,101 @@ checker_fails_on() {
     [ "$status" -eq 1 ]
     [[ "$output" == *"strace is not installed"* ]]
     [[ "$output" == *"Linux only"* ]]
+}
+
+# ---- The glossary and where-next.md -------------------------------------------------------
+
+# check_glossary FILE: print one line per problem of a glossary page and fail if there is any.
+# Its entries are "### TERM" headings under "## LETTER" headings; each entry must sit under the
+# letter its term starts with, come in alphabetical order (terms compared lowercased, letters
+# and digits only, so that `_exit` files under E), and link to at least one page; the line of
+# letters at the top must link every letter heading.
+check_glossary() {
+    LC_ALL=C awk '
+        function finish() {
+            if (term != "" && !linked)
+                problem(term_line, "the entry `" term "` links to no page")
+            term = ""
+        }
+        function problem(line, what) {
+            print FILENAME ":" line ": " what
+            failed = 1
+        }
+        /^```/ { fenced = !fenced; next }
+        fenced { next }
+        /^## / {
+            finish()
+            letter = substr($0, 4)
+            letters[letter] = NR
+            next
+        }
+        /^### / {
+            finish()
+            term = substr($0, 5)
+            term_line = NR
+            linked = 0
+            key = tolower(term)
+            gsub(/[^a-z0-9]/, "", key)
+            if (substr(key, 1, 1) != tolower(letter))
+                problem(NR, "the entry `" term "` is under " letter)
+            if (previous != "" && key < previous)
+                problem(NR, "the entry `" term "` comes after `" previous_term "`: out of order")
+            previous = key
+            previous_term = term
+            entries++
+            next
+        }
+        term != "" && /\]\([^) ]+\)/ { linked = 1 }
+        !seen_index && /^\[A\]\(#a\)/ { seen_index = 1 }
+        seen_index && !index_done {
+            index_text = index_text $0
+            if ($0 == "") index_done = 1
+        }
+        END {
+            finish()
+            for (l in letters)
+                if (index(index_text, "[" l "](#" tolower(l) ")") == 0)
+                    problem(letters[l], "the line of letters does not link `## " l "`")
+            if (entries == 0)
+                problem(1, "no entry")
+            exit failed
+        }' "$1"
+}
+
+@test "the glossary's entries are in alphabetical order under their letters, each with a link" {
+    run check_glossary "$ROOT/docs/glossary.md"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ -z "$output" ]
+    # The terms the pages lean on most are there.
+    local term
+    for term in "async-signal-safe" "backlog" "copy-on-write" "half-close (\`shutdown\`)" \
+        "orphan" "reaping" "RSS and PSS" "RST (reset)" "self-pipe trick" "spurious wakeup" \
+        "thundering herd" "TIME_WAIT" "zombie" "\`SOMAXCONN\`" "event loop"; do
+        grep -qxF "### $term" "$ROOT/docs/glossary.md" || {
+            echo "docs/glossary.md has no entry '### $term'"
+            return 1
+        }
+    done
+}
+
+@test "the glossary check fails on an entry out of order, under the wrong letter, or with no link" {
+    local page="$BATS_TEST_TMPDIR/glossary.md"
+    printf '%s\n' '# Glossary' '' '[A](#a) · [B](#b)' '' '## A' '' '### async' '' 'See [x](x.md).' \
+        '' '### accept' '' 'See [y](y.md).' '' '## B' '' '### cork' '' 'No link here.' '' \
+        '## C' '' '### cap' '' 'See [z](z.md).' >"$page"
+    run check_glossary "$page"
+    echo "$output"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"the entry \`accept\` comes after \`async\`: out of order"* ]]
+    [[ "$output" == *"the entry \`cork\` is under B"* ]]
+    [[ "$output" == *"the entry \`cork\` links to no page"* ]]
+    [[ "$output" == *"the line of letters does not link \`## C\`"* ]]
+}
+
+@test "where-next.md links 01's exercises, the bridge into the event loop" {
+    grep -q '](01-blocking.md#exercises)' "$ROOT/docs/where-next.md"
+    grep -qx '## Exercises' "$ROOT/docs/01-blocking.md"
+    # and the glossary sends its readers on to it
+    grep -q '](where-next.md' "$ROOT/docs/glossary.md"
 }

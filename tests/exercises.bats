@@ -90,8 +90,8 @@ expect_check_to_fail() {
     expect_check_to_fail 02-4
 }
 
-@test "exercise 03-1 (count the lines, safely) fails as shipped" {
-    expect_check_to_fail 03-1
+@test "exercise 03-2 (count the lines, safely) fails as shipped" {
+    expect_check_to_fail 03-2
 }
 
 @test "exercise 03-3 (a fixed pool and a queue) fails as shipped" {

@@ -13,6 +13,9 @@
 #     the client (its defaults, then -c 2 -j 2 -d 1) with their `Clients served:` lines (counts
 #     and tags as the blocks above them say, the seconds as the stage's model says), the stop;
 #     with --live, the stage's `make run` is also run now and its lines compared, numbers aside;
+#   - a ```c block whose first line is /* NAME.c: the whole program, compiled and run by
+#     tests/docs.bats */ is a whole server: it must compile without a warning with gcc and clang
+#     (check-programs.sh); with --live it is also run, and 01-blocking's client against it;
 #   - a ```mermaid block must start with a diagram type, and its messages hold no ';';
 #   - a relative link [text](path#anchor) must name a file or folder that exists, and an anchor
 #     a heading of that page.
@@ -30,7 +33,7 @@ fi
 
 status=0
 pages=$#
-total_quotes=0 total_diffs=0 total_outputs=0 total_links=0 total_diagrams=0
+total_quotes=0 total_diffs=0 total_outputs=0 total_links=0 total_diagrams=0 total_programs=0
 for page in "$@"; do
     if [ ! -f "$page" ]; then
         echo "$page: no such page"
@@ -44,10 +47,25 @@ for page in "$@"; do
     problems=${result%"$counts"}
     [ -n "$problems" ] && printf '%s' "$problems"
     [ "$page_status" -ne 0 ] && status=1
-    read -r quotes diffs outputs links diagrams <<<"$counts"
+    read -r quotes diffs outputs links diagrams programs <<<"$counts"
     total_quotes=$((total_quotes + quotes)) total_diffs=$((total_diffs + diffs))
     total_outputs=$((total_outputs + outputs)) total_links=$((total_links + links))
-    total_diagrams=$((total_diagrams + diagrams))
+    total_diagrams=$((total_diagrams + diagrams)) total_programs=$((total_programs + programs))
+    # The whole programs: built always, run with --live.
+    if [ "$programs" -gt 0 ]; then
+        run_them=()
+        [ "$live" -eq 1 ] && run_them=(--run)
+        result=$("$root/tests/docs/check-programs.sh" ${run_them[@]+"${run_them[@]}"} "$page")
+        page_status=$?
+        counts=${result##*$'\n'}
+        problems=${result%"$counts"}
+        [ -n "$problems" ] && printf '%s' "$problems"
+        [ "$page_status" -ne 0 ] && status=1
+        [ "$counts" = "$programs" ] || {
+            echo "$page: check-docs counted $programs whole programs, check-programs.sh $counts"
+            status=1
+        }
+    fi
     # --live: run each stage whose `make run` output the page shows, and compare the shapes.
     if [ "$live" -eq 1 ]; then
         for stage in $(awk '/^```text$/ { getline; if ($0 ~ /^\$ make -s -C [0-9][0-9]-[a-z]+ run$/) print $5 }' "$page" | sort -u); do
@@ -57,5 +75,5 @@ for page in "$@"; do
         done
     fi
 done
-echo "check-docs: $total_quotes quotes, $total_diffs diffs, $total_outputs outputs, $total_links links, $total_diagrams diagrams checked in $pages page(s)$([ $status -ne 0 ] && echo '; problems above')"
+echo "check-docs: $total_quotes quotes, $total_diffs diffs, $total_outputs outputs, $total_programs programs, $total_links links, $total_diagrams diagrams checked in $pages page(s)$([ $status -ne 0 ] && echo '; problems above')"
 exit $status

@@ -1,7 +1,9 @@
 # check-page.awk: the checks of check-docs.sh for one Markdown page (POSIX awk: mawk, gawk, BSD).
 #   awk -v root=REPO_ROOT -v page=PAGE.md -f check-page.awk PAGE.md
 # Prints "PAGE:LINE: problem" for each problem, then one line of counts:
-# "QUOTES DIFFS OUTPUTS LINKS DIAGRAMS". Exits 1 if there was a problem.
+# "QUOTES DIFFS OUTPUTS LINKS DIAGRAMS PROGRAMS". Exits 1 if there was a problem. A whole program
+# (a ```c block that opens with "/* NAME.c: the whole program, compiled and run by
+# tests/docs.bats */") is only counted here: check-programs.sh builds and runs it.
 
 function problem(line, text) {
     printf "%s:%d: %s\n", page, line, text
@@ -61,10 +63,10 @@ function check_quote(start,    header, path, func_name, n, count, s, i, best, be
         problem(start, "names the function " func_name ", which " path " does not mention")
     best = -1
     best_at = 0
-    for (s = 1; s + count - 1 <= n; s++) {
+    for (s = 1; s <= n; s++) {
         matched = 0
         for (i = 1; i <= count; i++) {
-            if (lines_of[path, s + i - 1] != block[i + 1])
+            if (s + i - 1 > n || lines_of[path, s + i - 1] != block[i + 1])
                 break
             matched++
         }
@@ -590,16 +592,19 @@ function check_links(line, text,    target) {
 
 BEGIN {
     failed = 0
-    quotes = diffs = outputs = links = diagrams = 0
+    quotes = diffs = outputs = links = diagrams = programs = 0
     in_block = 0
 }
 
 in_block && /^```[ \t]*$/ {
     in_block = 0
-    if (lang == "c" && block_n > 0 && block[1] ~ /^\/\* [^ ]*[\/.][^ ]*(: [A-Za-z_][A-Za-z_0-9]*)? \*\/$/)
+    if (lang == "c" && block_n > 0 && block[1] ~ /^\/\* [A-Za-z0-9_]+\.c: the whole program, compiled and run by tests\/docs\.bats \*\/$/)
+        programs++ # a whole program, not a quote: check-programs.sh builds and runs it
+    else if (lang == "c" && block_n > 0 && block[1] ~ /^\/\* [^ ]*[\/.][^ ]*(: [A-Za-z_][A-Za-z_0-9]*)? \*\/$/)
         check_quote(block_start)
     else if (lang == "c" && block_n > 0 && block[1] ~ /^\/\* [^ ]*\.[ch][: ]/)
-        problem(block_start + 1, "a quote's first line must be exactly `/* DIR/FILE.c */` or `/* DIR/FILE.c: function */`")
+        problem(block_start + 1, "a quote's first line must be exactly `/* DIR/FILE.c */` or `/* DIR/FILE.c: function */`, " \
+                "and a whole program's `/* NAME.c: the whole program, compiled and run by tests/docs.bats */`")
     else if (lang == "diff" && block_n > 0 && block[1] ~ /^# diff [^ ]+ [^ ]+$/)
         check_diff(block_start)
     else if (lang == "text" && block_n > 0 && block[1] ~ /^\$ make (-s )?-C [^ ]+ run$/)
@@ -631,6 +636,6 @@ in_block {
 END {
     if (in_block)
         problem(block_start, "a code block that is never closed")
-    print quotes, diffs, outputs, links, diagrams
+    print quotes, diffs, outputs, links, diagrams, programs
     exit failed
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# Exercise 03-1 (docs/03-threading.md): the server counts the lines it answered, over all its
+# Exercise 03-2 (docs/03-threading.md): the server counts the lines it answered, over all its
 # threads, and says so before it stops: "Server answered N lines". The count is shared by the
 # handler threads, so it needs a lock (or an atomic): the second test runs the server built with
 # ThreadSanitizer and expects no race report.
@@ -25,14 +25,14 @@ send_load() {
     done
 }
 
-@test "03-1: at the stop, 03's server prints how many lines it answered" {
+@test "03-2: at the stop, 03's server prints how many lines it answered" {
     start_server 03-threading -q
     send_load
     stop_server TERM 6 # it exits, with status 0, within 6 s
     expect_before_shutdown "Server answered 60 lines"
 }
 
-@test "03-1: built with ThreadSanitizer, the server counts with no data race" {
+@test "03-2: built with ThreadSanitizer, the server counts with no data race" {
     local cc=${CC:-cc} dir="$BATS_TEST_TMPDIR/tsan"
     mkdir -p "$dir"
     printf 'int main(void) { return 0; }\n' >"$dir/probe.c"
