@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # check-docs.sh [--live] [PAGE.md...]: fail when a page of docs/ has drifted from the code.
 #
-# Checks every page given (default: docs/*.md), paths taken from the repository's root:
+# Checks every page given (default: docs/*.md and the Chinese edition, docs/zh/*.md), paths in
+# quotes and diffs taken from the repository's root, links from the page's own folder:
 #   - a ```c block whose first line is a comment naming a file, /* 02-forking/server.c */ or
 #     /* 02-forking/server.c: start_child */, quotes that file: the block's other lines must
 #     appear in it as consecutive lines, verbatim (and the function named must be in the file);
@@ -18,7 +19,9 @@
 #     (check-programs.sh); with --live it is also run, and 01-blocking's client against it;
 #   - a ```mermaid block must start with a diagram type, and its messages hold no ';';
 #   - a relative link [text](path#anchor) must name a file or folder that exists, and an anchor
-#     a heading of that page.
+#     a heading of that page, named as GitHub names it (a Chinese heading keeps its characters
+#     and loses its full-width punctuation: `## 为什么用行？` is #为什么用行).
+# The Chinese pages are held to their English twins by check-twins.sh (tests/docs.bats runs both).
 # Prints one line per problem, "PAGE:LINE: what", and exits 1 if there is any; else a summary.
 set -u
 live=0
@@ -29,6 +32,9 @@ fi
 root=$(cd "$(dirname "$0")/../.." && pwd)
 if [ $# -eq 0 ]; then
     set -- "$root"/docs/*.md
+    for page in "$root"/docs/zh/*.md; do
+        [ -f "$page" ] && set -- "$@" "$page"
+    done
 fi
 
 status=0
@@ -40,7 +46,8 @@ for page in "$@"; do
         status=1
         continue
     fi
-    result=$(awk -v root="$root" -v page="$page" -f "$root/tests/docs/check-page.awk" "$page")
+    # Bytes, not characters: the same in every awk and every locale, Chinese pages included.
+    result=$(LC_ALL=C awk -v root="$root" -v page="$page" -f "$root/tests/docs/check-page.awk" "$page")
     page_status=$?
     # The last line is the page's counts; the lines before it are problems.
     counts=${result##*$'\n'}

@@ -506,9 +506,18 @@ function check_gantt(start, first,    i, text, name, data, fields, n, f, date_fo
 
 # ---- links ----------------------------------------------------------------------------------
 
+# GitHub's anchor for a heading: lowercased, punctuation dropped, spaces made '-'. Read as bytes
+# (check-docs.sh runs awk with LC_ALL=C): a letter of another script, a Chinese character, is
+# kept whole, and the punctuation of UTF-8 that Chinese headings use is dropped, byte sequence by
+# byte sequence: Latin-1's (« · » ×), U+2000-206F's (— … “ ”), the CJK symbols' (、 。 《 》 「 」)
+# and the full-width forms' (， ： ； （ ） ？ ！).
 function slug(text) {
     text = tolower(text)
-    gsub(/[^a-z0-9 _-]/, "", text)
+    gsub(/\302[\241-\251\253-\261\264\266-\270\273\277]|\303[\227\267]/, "", text)
+    gsub(/\342\200[\200-\277]|\342\201[\200-\257]/, "", text)
+    gsub(/\343\200[\200-\204\210-\240\260\275-\277]/, "", text)
+    gsub(/\357\274[\201-\217\232-\240\273-\276]|\357\275[\200\233-\245]/, "", text)
+    gsub(/[^a-z0-9 _\200-\377-]/, "", text)
     gsub(/ /, "-", text)
     return text
 }
