@@ -12,9 +12,11 @@ setup() {
 
 # A copy of the repository's top level in $BATS_TEST_TMPDIR/repo, made of symbolic links except
 # for docs/, whose files are copied so that a test can alter a page. The checker is copied too, so
-# that it takes the copy as the repository's root.
+# that it takes the copy as the repository's root. A second call starts the copy again.
 copy_repo() {
     local copy="$BATS_TEST_TMPDIR/repo"
+    # A fresh copy each time: ln -s into the old copy's linked folders would write into the repository.
+    rm -rf "$copy"
     mkdir -p "$copy/docs" "$copy/tests/docs"
     local entry
     for entry in "$ROOT"/* "$ROOT"/.[!.]*; do
@@ -422,4 +424,185 @@ check_glossary() {
     grep -qx '## Exercises' "$ROOT/docs/01-blocking.md"
     # and the glossary sends its readers on to it
     grep -q '](where-next.md' "$ROOT/docs/glossary.md"
+}
+
+# ---- The Chinese edition, docs/zh/ ----------------------------------------------------------
+
+# twins_fail_on TEXT...: the twin check, run on the copy's Chinese pages, exits 1 and says each TEXT.
+twins_fail_on() {
+    run "$COPY/tests/docs/check-twins.sh"
+    echo "$output"
+    [ "$status" -eq 1 ] || return 1
+    local text
+    for text in "$@"; do
+        [[ "$output" == *"$text"* ]] || {
+            echo "the output does not say: $text"
+            return 1
+        }
+    done
+}
+
+@test "every page of docs/zh/ passes the twin check against its English twin" {
+    run "$ROOT/tests/docs/check-twins.sh"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    local pages
+    pages=$(ls "$ROOT"/docs/zh/*.md | wc -l)
+    ((pages >= 4))
+    [[ "$output" == *"check-twins: $((pages)) Chinese page(s) checked against their English twins" ]]
+}
+
+@test "the Chinese edition has the README, protocol, contract and glossary, linked both ways, and README.md points at it" {
+    local page
+    for page in README protocol contract glossary; do
+        [ -f "$ROOT/docs/zh/$page.md" ]
+        [ "$(head -n 1 "$ROOT/docs/$page.md")" = "中文版: [docs/zh/$page.md](zh/$page.md)" ]
+        [ "$(head -n 1 "$ROOT/docs/zh/$page.md")" = "English: [docs/$page.md](../$page.md)" ]
+    done
+    head -n 3 "$ROOT/README.md" | grep -q '](docs/zh/README.md)'
+}
+
+@test "docs/zh/README.md links every page of docs/: its Chinese twin, or the English page marked （英文）" {
+    local page name
+    for page in "$ROOT"/docs/*.md; do
+        name=${page##*/}
+        [ "$name" = README.md ] && continue
+        if [ -f "$ROOT/docs/zh/$name" ]; then
+            grep -q "]($name" "$ROOT/docs/zh/README.md" || {
+                echo "docs/zh/README.md does not link the Chinese $name"
+                return 1
+            }
+        else
+            grep -q "](\.\./$name[^)]*)（英文）" "$ROOT/docs/zh/README.md" || {
+                echo "docs/zh/README.md does not link ../$name marked （英文）"
+                return 1
+            }
+        fi
+    done
+}
+
+@test "the Chinese glossary has the English one's entries, in its order, under its letters, each with a link" {
+    run check_glossary "$ROOT/docs/zh/glossary.md"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ -z "$output" ]
+    # The same headings, word for word: the English term heads each entry, so the anchors agree.
+    diff <(grep '^#\{2,3\} ' "$ROOT/docs/glossary.md") <(grep '^#\{2,3\} ' "$ROOT/docs/zh/glossary.md")
+}
+
+@test "the twin check fails when an English code block changes and its twin does not" {
+    copy_repo
+    grep -qx '17358: two' "$COPY/docs/protocol.md"
+    replace_line "$COPY/docs/protocol.md" '17358: two' '17358: 2'
+    twins_fail_on "docs/zh/protocol.md:" "code block 1 differs from docs/protocol.md:" \
+        "\`17358: two\` here, \`17358: 2\` there" "docs/protocol.md has changed since"
+}
+
+@test "the twin check fails when a section is added in English only" {
+    copy_repo
+    printf '%s\n' '' '## One more section' '' 'Text.' >>"$COPY/docs/contract.md"
+    twins_fail_on "docs/zh/contract.md:" "the first it lacks is docs/contract.md:" "\`## One more section\`"
+    # A heading of another level in the same place fails too.
+    copy_repo
+    edit_first_line contract.md '^### Exit status' 's/^### /## /'
+    twins_fail_on "heading" "is of level 3 here, of level 2 in docs/contract.md:"
+}
+
+@test "the twin check fails when either edition loses its link to the other" {
+    copy_repo
+    sed 1d "$COPY/docs/glossary.md" >"$COPY/docs/glossary.md.new"
+    mv "$COPY/docs/glossary.md.new" "$COPY/docs/glossary.md"
+    twins_fail_on "docs/glossary.md:1: no link to its Chinese twin above its first heading" \
+        "add the line \`中文版: [docs/zh/glossary.md](zh/glossary.md)\`"
+    copy_repo
+    replace_line "$COPY/docs/zh/protocol.md" 'English: [docs/protocol.md](../protocol.md)' 'English'
+    twins_fail_on "docs/zh/protocol.md:1: no link to its English twin above its first heading"
+}
+
+@test "the twin check fails on a change of the English prose alone, until the twin is stamped again" {
+    copy_repo
+    local line='## The layout'
+    grep -qx "$line" "$COPY/docs/contract.md"
+    replace_line "$COPY/docs/contract.md" "$line" '## The layout of the repository'
+    twins_fail_on "docs/zh/contract.md:2: docs/contract.md has changed since this page was last brought in step" \
+        "tests/docs/check-twins.sh --stamp"
+    # Once the change is carried (here there is nothing to carry but the heading's words), --stamp
+    # records the English page as it is, and the check passes.
+    run "$COPY/tests/docs/check-twins.sh" --stamp "$COPY/docs/zh/contract.md"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ "$(sed -n 2p "$COPY/docs/zh/contract.md")" = "<!-- twin of docs/contract.md, in step with its cksum $(cksum <"$COPY/docs/contract.md" | awk '{ print $1, $2 }') (tests/docs/check-twins.sh) -->" ]
+    run "$COPY/tests/docs/check-twins.sh"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    # --stamp refuses a page whose blocks or sections differ, and leaves its stamp alone.
+    replace_line "$COPY/docs/contract.md" 'Sent: 19 bytes' 'Sent: 20 bytes'
+    cp "$COPY/docs/zh/contract.md" "$BATS_TEST_TMPDIR/before.md"
+    run "$COPY/tests/docs/check-twins.sh" --stamp "$COPY/docs/zh/contract.md"
+    echo "$output"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"code block 3 differs"* ]]
+    cmp "$BATS_TEST_TMPDIR/before.md" "$COPY/docs/zh/contract.md"
+}
+
+@test "a twin's Mermaid diagram may translate its labels, and nothing else" {
+    copy_repo
+    printf '%s\n' '' '```mermaid' 'sequenceDiagram' '    participant C as client' '    participant S as server' \
+        '    C->>S: connect' '    S->>C: 4242: hi and a newline' '    Note over S: back to poll' '```' \
+        '' '```mermaid' 'gantt' '    title two slow clients at once: 1.00 s' '    dateFormat x' \
+        '    axisFormat %-S.%L s' '    section client 1' '    served by 8752, then 1 s : a1, 0, 1000' \
+        '```' >>"$COPY/docs/protocol.md"
+    printf '%s\n' '' '```mermaid' 'sequenceDiagram' '    participant C as 客户端' '    participant S as 服务器' \
+        '    C->>S: 连接 (connect)' '    S->>C: 4242: hi 和一个换行符' '    Note over S: 回到 poll' '```' \
+        '' '```mermaid' 'gantt' '    title 同时两个慢客户端：1.00 s' '    dateFormat x' \
+        '    axisFormat %-S.%L s' '    section 客户端 1' '    由 8752 服务，之后再等 1 s : a1, 0, 1000' \
+        '```' >>"$COPY/docs/zh/protocol.md"
+    run "$COPY/tests/docs/check-twins.sh" --stamp "$COPY/docs/zh/protocol.md"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    run "$COPY/tests/docs/check-docs.sh" "$COPY/docs/zh/protocol.md"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"2 diagrams checked"* ]]
+    cp "$COPY/docs/zh/protocol.md" "$BATS_TEST_TMPDIR/translated.md"
+    # Another arrow: more than a label.
+    replace_line "$COPY/docs/zh/protocol.md" '    C->>S: 连接 (connect)' '    C-->>S: 连接 (connect)'
+    twins_fail_on "in more than its labels: \`    C-->>S: 连接 (connect)\`"
+    # Another number in a label: the PID of the task is a fact.
+    cp "$BATS_TEST_TMPDIR/translated.md" "$COPY/docs/zh/protocol.md"
+    replace_line "$COPY/docs/zh/protocol.md" '    由 8752 服务，之后再等 1 s : a1, 0, 1000' '    由 8753 服务，之后再等 1 s : a1, 0, 1000'
+    twins_fail_on "this diagram label's numbers (8753 1) are not docs/protocol.md:"
+    # Another date of a task.
+    cp "$BATS_TEST_TMPDIR/translated.md" "$COPY/docs/zh/protocol.md"
+    replace_line "$COPY/docs/zh/protocol.md" '    由 8752 服务，之后再等 1 s : a1, 0, 1000' '    由 8752 服务，之后再等 1 s : a1, 0, 2000'
+    twins_fail_on "in more than its labels"
+    # A line left out.
+    cp "$BATS_TEST_TMPDIR/translated.md" "$COPY/docs/zh/protocol.md"
+    grep -vx '    Note over S: 回到 poll' "$BATS_TEST_TMPDIR/translated.md" >"$COPY/docs/zh/protocol.md"
+    twins_fail_on "this mermaid block has 5 lines" "a translated diagram keeps every line"
+}
+
+@test "the twin check fails when a Chinese page links the English edition of a page that has a twin" {
+    copy_repo
+    printf '%s\n' '' '见[服务器的选项](../contract.md#the-server)。' >>"$COPY/docs/zh/protocol.md"
+    twins_fail_on "docs/zh/protocol.md:" "links the English ../contract.md, which has a Chinese twin: link contract.md"
+}
+
+@test "the checker covers the Chinese pages: their quotes, links into the code, Chinese anchors" {
+    copy_repo
+    # Links that resolve from docs/zh/: to the code two folders up, to Chinese headings' anchors
+    # (GitHub keeps the characters and drops the full-width punctuation: ## 为什么用行？).
+    printf '%s\n' '' '[a](contract.md#如何停止) [b](../../common/echo.c) [c](protocol.md#为什么用行) [d](README.md#从博文到-c)' \
+        >>"$COPY/docs/zh/protocol.md"
+    run "$COPY/tests/docs/check-docs.sh" "$COPY/docs/zh/protocol.md"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    printf '%s\n' '[e](contract.md#如何开始) [f](../common/echo.c)' >>"$COPY/docs/zh/protocol.md"
+    checker_fails_on zh/protocol.md "the link \`contract.md#如何开始\` names an anchor that no heading of contract.md makes"
+    [[ "$output" == *"the link \`../common/echo.c\` points nowhere"* ]]
+    # A quote on a Chinese page is checked against the code like an English one.
+    copy_repo
+    replace_line "$COPY/docs/zh/protocol.md" 'static void reject_long_line(struct connection *conn)' \
+        'static void reject_long_lines(struct connection *conn)'
+    checker_fails_on zh/protocol.md "this quote of common/echo.c is not in it"
 }
