@@ -168,10 +168,11 @@ expect_check_to_fail() {
     [[ $output == *"make exercise: exercise 2 of stage 02 has no check;"* ]]
 }
 
-# make_targets: the root-level target of every make command that README.md and docs/*.md tell
-# the reader to run, one a line: from a `make ...` span of prose, or a line of a fenced block
-# that starts with "make" or "$ make". Options and VAR=VALUE words are not targets; a command run
-# in another folder than the root or a stage's (make -C tests/bench) is not the root's.
+# make_targets: the root-level target of every make command that README.md and docs/*.md (the
+# Chinese docs/zh/*.md too) tell the reader to run, one a line: from a `make ...` span of prose, or
+# a line of a fenced block that starts with "make" or "$ make". Options and VAR=VALUE words are not
+# targets; a command run in another folder than the root or a stage's (make -C tests/bench) is not
+# the root's.
 make_targets() {
     awk '
         FNR == 1 { fenced = 0 }
@@ -187,7 +188,7 @@ make_targets() {
                 print substr(line, RSTART + 1, RLENGTH - 2)
                 line = substr(line, RSTART + RLENGTH)
             }
-        }' "$ROOT/README.md" "$ROOT"/docs/*.md |
+        }' "$ROOT/README.md" "$ROOT"/docs/*.md "$ROOT"/docs/zh/*.md |
         while read -r -a words; do
             local i=1 target=
             while [ "$i" -lt "${#words[@]}" ]; do
