@@ -645,11 +645,13 @@ awk -F'\t' -v points="$client_points" -v idle_points="$usable_points" '
 cpu_name=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -1)
 [ -n "$cpu_name" ] || cpu_name=$(sysctl -n machdep.cpu.brand_string 2>/dev/null || echo unknown)
 python_version=$([ -n "$python" ] && "$python" -V 2>&1 || echo "no python3")
+# The compiler that built the stages, if it is the one make uses by default (or $CC).
+compiler=$("${CC:-cc}" --version 2>/dev/null | head -1)
 took=$(elapsed)
 {
     echo "# Benchmark run of $(date -u '+%Y-%m-%d %H:%M UTC')"
     echo
-    echo "Machine: $cores cores, $cpu_name, $(uname -sr); $python_version."
+    echo "Machine: $cores cores, $cpu_name, $(uname -sr); ${compiler:-compiler unknown}; $python_version."
     echo "BENCH_SECONDS=$seconds, BENCH_ROUNDS=$rounds${scale:+, BENCH_SCALE=$scale}; took ${took} s;"
     echo "load average before the run: $load_at_start (the run itself adds about 2); $idle_note."
     echo
