@@ -224,11 +224,15 @@ start_server() {
 
 # stop_server I: SIGTERM, and 6 s to exit (then SIGKILL, the whole tree). Sets cpu[I] from
 # rusage_run's report; returns 1, with the reason in failed[I], if the exit was not clean.
+# One SIGTERM only (termed[I] says it was sent): a second one may land while the server is
+# already on its way out, where it has put the default action back (Python does, as it
+# shuts its interpreter down), and kill it as an error.
+termed=()
 stop_server() {
     local i=$1 tries=0
     [ -n "${wrapper_pid[$i]:-}" ] || return 0
     if [ -n "${server_pid[$i]}" ]; then
-        kill -TERM "${server_pid[$i]}" 2>/dev/null
+        [ -n "${termed[$i]:-}" ] || kill -TERM "${server_pid[$i]}" 2>/dev/null
     else
         kill -TERM "${wrapper_pid[$i]}" 2>/dev/null
     fi
@@ -245,7 +249,7 @@ stop_server() {
         [ -n "$pids_text" ] && kill -KILL $pids_text 2>/dev/null
     fi
     wait "${wrapper_pid[$i]}" 2>/dev/null
-    wrapper_pid[i]=
+    wrapper_pid[i]= termed[i]=
     cpu[i]=
     if [ -f "$tmp/rusage.$i" ]; then
         cpu[i]=$(field cpu_s "$tmp/rusage.$i")
@@ -434,7 +438,7 @@ done
 # Stop them all at once, then collect each one's CPU time.
 for i in "${measured[@]}"; do
     if [ -n "${wrapper_pid[$i]:-}" ] && [ -n "${server_pid[$i]}" ]; then
-        kill -TERM "${server_pid[$i]}" 2>/dev/null
+        kill -TERM "${server_pid[$i]}" 2>/dev/null && termed[i]=1
     fi
 done
 conn_cpu=()
@@ -641,11 +645,13 @@ awk -F'\t' -v points="$client_points" -v idle_points="$usable_points" '
 cpu_name=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -1)
 [ -n "$cpu_name" ] || cpu_name=$(sysctl -n machdep.cpu.brand_string 2>/dev/null || echo unknown)
 python_version=$([ -n "$python" ] && "$python" -V 2>&1 || echo "no python3")
+# The compiler that built the stages, if it is the one make uses by default (or $CC).
+compiler=$("${CC:-cc}" --version 2>/dev/null | head -1)
 took=$(elapsed)
 {
     echo "# Benchmark run of $(date -u '+%Y-%m-%d %H:%M UTC')"
     echo
-    echo "Machine: $cores cores, $cpu_name, $(uname -sr); $python_version."
+    echo "Machine: $cores cores, $cpu_name, $(uname -sr); ${compiler:-compiler unknown}; $python_version."
     echo "BENCH_SECONDS=$seconds, BENCH_ROUNDS=$rounds${scale:+, BENCH_SCALE=$scale}; took ${took} s;"
     echo "load average before the run: $load_at_start (the run itself adds about 2); $idle_note."
     echo

@@ -2,9 +2,10 @@
 # chart.sh: draw bench.sh's results as an SVG bar chart, in POSIX sh and awk (no plotting package).
 #
 # usage: sh chart.sh results/bench.tsv > results/bench.svg
-# One panel per measure (PSS only where Linux reports it), one horizontal bar per server; each panel has its own scale, from 0 to
-# its largest value. Our C servers are blue, Python's orange, the references grey. A server that
-# was not measured has no bar, and its reason in its place.
+# One panel per measure (PSS only where Linux reports it), one horizontal bar per server; each
+# panel has its own scale, from 0 to its largest value. Our C servers are blue, Python's orange,
+# the yardsticks grey. A server that was not measured has no bar, and its reason in its place.
+# The labels' column is as wide as the longest label needs.
 set -eu
 
 if [ $# -ne 1 ] || [ ! -r "$1" ]; then
@@ -33,7 +34,11 @@ awk -F'\t' '
         title[4] = "Server CPU seconds per 10,000 connections (less is better)"
         title[5] = "RSS KiB per idle connection: shared pages count in every process (less is better)"
         title[6] = "PSS KiB per idle connection: shared pages divided among processes (less is better)"
-        left = 250; bar_max = 540; bar_h = 16; gap = 6; width = left + bar_max + 110
+        longest = 0
+        for (r = 1; r <= rows; r++) if (length(label[r]) > longest) longest = length(label[r])
+        left = int(longest * 6.8) + 24 # about 6.8 px a character at font-size 12
+        if (left < 250) left = 250
+        bar_max = 540; bar_h = 16; gap = 6; width = left + bar_max + 110
         panel_h = 34 + rows * (bar_h + gap) + 10
         height = 40 + panels * panel_h
         printf "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" font-family=\"sans-serif\" font-size=\"12\">\n", width, height, width, height

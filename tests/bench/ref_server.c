@@ -15,7 +15,7 @@
        each blocking in accept(2) on the one listening socket (the kernel hands each new
        connection to one waiting thread) and answering "Thread-N: LINE\n". make bench runs it
        with 8 threads, "the machine's best": from 4 threads on, more made no difference
-       (docs/benchmarks.md, "The machine's best for this load").
+       (docs/benchmarks.md, "The yardsticks").
 
    The event loop, the model after these, is ref_event.c. */
 #include <errno.h>
