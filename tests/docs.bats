@@ -473,7 +473,7 @@ twins_fail_on() {
                 return 1
             }
         else
-            grep -q "](\.\./$name[^)]*)（英文）" "$ROOT/docs/zh/README.md" || {
+            grep -q "](\.\./${name}[^)]*)（英文）" "$ROOT/docs/zh/README.md" || {
                 echo "docs/zh/README.md does not link ../$name marked （英文）"
                 return 1
             }

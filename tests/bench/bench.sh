@@ -249,7 +249,8 @@ stop_server() {
         [ -n "$pids_text" ] && kill -KILL $pids_text 2>/dev/null
     fi
     wait "${wrapper_pid[$i]}" 2>/dev/null
-    wrapper_pid[i]= termed[i]=
+    wrapper_pid[i]=''
+    termed[i]=''
     cpu[i]=
     if [ -f "$tmp/rusage.$i" ]; then
         cpu[i]=$(field cpu_s "$tmp/rusage.$i")
