@@ -82,28 +82,28 @@ expect_check_to_fail() {
     expect_check_to_fail 02-1
 }
 
-@test "exercise 02-3 (how each child ended) fails as shipped" {
-    expect_check_to_fail 02-3
+@test "exercise 02-4 (how each child ended) fails as shipped" {
+    expect_check_to_fail 02-4
 }
 
-@test "exercise 02-4 (pre-forked children) fails as shipped" {
-    expect_check_to_fail 02-4
+@test "exercise 02-5 (pre-forked children) fails as shipped" {
+    expect_check_to_fail 02-5
 }
 
 @test "exercise 03-2 (count the lines, safely) fails as shipped" {
     expect_check_to_fail 03-2
 }
 
-@test "exercise 03-3 (a fixed pool and a queue) fails as shipped" {
-    expect_check_to_fail 03-3
+@test "exercise 03-4 (a fixed pool and a queue) fails as shipped" {
+    expect_check_to_fail 03-4
 }
 
 @test "exercise 04-3 (restart with a back-off) fails as shipped" {
     expect_check_to_fail 04-3
 }
 
-@test "exercise 04-4 (a graceful reload on SIGHUP) fails as shipped" {
-    expect_check_to_fail 04-4
+@test "exercise 04-5 (a graceful reload on SIGHUP) fails as shipped" {
+    expect_check_to_fail 04-5
 }
 
 @test "make exercise without STAGE and EX lists every check, titled as on its stage's page" {

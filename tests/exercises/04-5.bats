@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# Exercise 04-4 (docs/04-combined.md): a graceful reload on SIGHUP. New workers start; the old
+# Exercise 04-5 (docs/04-combined.md): a graceful reload on SIGHUP. New workers start; the old
 # ones stop accepting, finish the connections they have, and exit, without being replaced; the
 # supervisor goes on. And, as before, the workers stop by themselves if the supervisor dies.
 load exercise_helper
@@ -18,7 +18,7 @@ reload() {
     }
 }
 
-@test "04-4: SIGHUP replaces the workers and lets the old ones finish their clients" {
+@test "04-5: SIGHUP replaces the workers and lets the old ones finish their clients" {
     start_server 04-combined -w 2 -t 2
     wait_for_workers 2 3
     local old new pid conn reply
@@ -74,7 +74,7 @@ reload() {
     stop_server TERM 6
 }
 
-@test "04-4: after a reload, the workers still stop when the supervisor is killed" {
+@test "04-5: after a reload, the workers still stop when the supervisor is killed" {
     start_server 04-combined -w 2 -t 2
     wait_for_workers 2 3
     reload

@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# Exercise 03-3 (docs/03-threading.md): a fixed pool of -m threads, started once, taking the
+# Exercise 03-4 (docs/03-threading.md): a fixed pool of -m threads, started once, taking the
 # accepted sockets from a queue; a reply is tagged with the pool thread's number, Thread-1 to
 # Thread-M.
 load exercise_helper
@@ -9,7 +9,7 @@ has_threads_at_least() {
     [ "$(thread_count "$1")" -ge "$2" ]
 }
 
-@test "03-3: five clients in turn are served by Thread-1 and Thread-2 only, with -m 2" {
+@test "03-4: five clients in turn are served by Thread-1 and Thread-2 only, with -m 2" {
     start_server 03-threading -m 2
     client_ok 03-threading -c 5
     local tags
@@ -22,7 +22,7 @@ has_threads_at_least() {
     stop_server TERM 6
 }
 
-@test "03-3: the pool's threads exist before the first client (Linux)" {
+@test "03-4: the pool's threads exist before the first client (Linux)" {
     [ -d /proc/self/task ] || skip "no /proc here"
     start_server 03-threading -m 3
     # The main thread and the pool's three, within 0.3 s of the start.
@@ -33,7 +33,7 @@ has_threads_at_least() {
     stop_server TERM 6
 }
 
-@test "03-3: with a connection held open, another client is still served" {
+@test "03-4: with a connection held open, another client is still served" {
     start_server 03-threading -m 2
     local conn reply
     open_connection conn
