@@ -11,6 +11,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+/* The stages' backlog (common/net.c's LISTEN_BACKLOG), so that a yardstick and a stage meet a
+   burst of clients alike: not SOMAXCONN, which differs between C libraries (128 in musl's). */
+enum { REF_BACKLOG = 4096 };
+
 const char too_long_reply[] = "error: line too long (limit 1024 bytes)\n";
 const size_t too_long_length = sizeof too_long_reply - 1;
 
@@ -28,7 +32,7 @@ int listen_on_loopback(long port, unsigned short *bound_port)
     address.sin_port = htons((unsigned short)port);
     socklen_t length = sizeof address;
     if (bind(listen_fd, (struct sockaddr *)&address, sizeof address) < 0 ||
-        listen(listen_fd, SOMAXCONN) < 0 ||
+        listen(listen_fd, REF_BACKLOG) < 0 ||
         getsockname(listen_fd, (struct sockaddr *)&address, &length) < 0) {
         perror("ref: cannot listen");
         close(listen_fd);
