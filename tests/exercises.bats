@@ -82,6 +82,10 @@ expect_check_to_fail() {
     expect_check_to_fail 02-1
 }
 
+@test "exercise 02-3 (forget the parent's close) fails as shipped" {
+    expect_check_to_fail 02-3
+}
+
 @test "exercise 02-4 (how each child ended) fails as shipped" {
     expect_check_to_fail 02-4
 }
