@@ -98,6 +98,10 @@ expect_check_to_fail() {
     expect_check_to_fail 03-2
 }
 
+@test "exercise 03-3 (the thread-argument race) fails as shipped" {
+    expect_check_to_fail 03-3
+}
+
 @test "exercise 03-4 (a fixed pool and a queue) fails as shipped" {
     expect_check_to_fail 03-4
 }
