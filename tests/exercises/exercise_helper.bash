@@ -66,6 +66,7 @@ build_with_tsan() {
     done
     "$cc" -std=c11 -D_POSIX_C_SOURCE=200809L -O1 -g -fsanitize=thread -I"$ROOT/common" \
         "${sources[@]}" -o "$dir/server" -pthread
+    # shellcheck disable=SC2034 # start_server (helper.bash) runs it
     SERVER_BINARY="$dir/server"
 }
 
