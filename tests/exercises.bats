@@ -82,6 +82,10 @@ expect_check_to_fail() {
     expect_check_to_fail 02-1
 }
 
+@test "exercise 02-3 (forget the parent's close) fails as shipped" {
+    expect_check_to_fail 02-3
+}
+
 @test "exercise 02-4 (how each child ended) fails as shipped" {
     expect_check_to_fail 02-4
 }
@@ -92,6 +96,10 @@ expect_check_to_fail() {
 
 @test "exercise 03-2 (count the lines, safely) fails as shipped" {
     expect_check_to_fail 03-2
+}
+
+@test "exercise 03-3 (the thread-argument race) fails as shipped" {
+    expect_check_to_fail 03-3
 }
 
 @test "exercise 03-4 (a fixed pool and a queue) fails as shipped" {

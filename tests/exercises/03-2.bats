@@ -33,19 +33,8 @@ send_load() {
 }
 
 @test "03-2: built with ThreadSanitizer, the server counts with no data race" {
-    local cc=${CC:-cc} dir="$BATS_TEST_TMPDIR/tsan"
-    mkdir -p "$dir"
-    printf 'int main(void) { return 0; }\n' >"$dir/probe.c"
-    "$cc" -fsanitize=thread "$dir/probe.c" -o "$dir/probe" 2>/dev/null && "$dir/probe" ||
-        skip "$cc cannot build or run programs with -fsanitize=thread here"
-    local sources=("$ROOT/03-threading/server.c")
-    local file
-    for file in "$ROOT"/common/*.c; do
-        [ "${file##*/}" = echo_client.c ] || sources+=("$file")
-    done
-    "$cc" -std=c11 -D_POSIX_C_SOURCE=200809L -O1 -g -fsanitize=thread -I"$ROOT/common" \
-        "${sources[@]}" -o "$dir/server" -pthread
-    SERVER_BINARY="$dir/server" start_server 03-threading -q
+    build_with_tsan 03-threading
+    start_server 03-threading -q
     send_load
     stop_server TERM 6 || (($? != 124)) # it exits within 6 s; its status is checked below
     if grep -q ThreadSanitizer "$SERVER_ERR"; then

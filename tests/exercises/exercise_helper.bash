@@ -13,6 +13,9 @@
 #                                   0. Sets output, lines, stderr, ... as run_client does
 #   reply_tags                      the tags of the replies in that client's output, one a line
 #   expect_before_shutdown LINE     the server's last two lines are LINE, "Server shutting down"
+#   build_with_tsan STAGE           build STAGE's server with ThreadSanitizer, and set
+#                                   SERVER_BINARY to it; skip the test where the compiler ($CC,
+#                                   else cc) cannot build or run such a program
 #
 # teardown() runs helper.bash's, then kills the workers 04's server announced if they outlived
 # it, then prints what the server wrote: bats shows it only for a test that failed.
@@ -48,6 +51,23 @@ expect_before_shutdown() {
     before=$(tail -n 2 "$SERVER_OUT" | head -n 1)
     is "Server shutting down" "$last" "the server's last line" &&
         is "$1" "$before" "the server's line before \"Server shutting down\""
+}
+
+build_with_tsan() {
+    local stage=$1 cc=${CC:-cc} dir="$BATS_TEST_TMPDIR/tsan"
+    mkdir -p "$dir"
+    printf 'int main(void) { return 0; }\n' >"$dir/probe.c"
+    "$cc" -fsanitize=thread "$dir/probe.c" -o "$dir/probe" 2>/dev/null && "$dir/probe" ||
+        skip "$cc cannot build or run programs with -fsanitize=thread here"
+    local sources=("$ROOT/$stage/server.c")
+    local file
+    for file in "$ROOT"/common/*.c; do
+        [ "${file##*/}" = echo_client.c ] || sources+=("$file")
+    done
+    "$cc" -std=c11 -D_POSIX_C_SOURCE=200809L -O1 -g -fsanitize=thread -I"$ROOT/common" \
+        "${sources[@]}" -o "$dir/server" -pthread
+    # shellcheck disable=SC2034 # start_server (helper.bash) runs it
+    SERVER_BINARY="$dir/server"
 }
 
 teardown() {
