@@ -110,6 +110,10 @@ expect_check_to_fail() {
     expect_check_to_fail 04-3
 }
 
+@test "exercise 04-4 (a fork-after-threads deadlock) fails as shipped" {
+    expect_check_to_fail 04-4
+}
+
 @test "exercise 04-5 (a graceful reload on SIGHUP) fails as shipped" {
     expect_check_to_fail 04-5
 }
