@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # Exercise 04-5 (docs/04-combined.md): a graceful reload on SIGHUP. New workers start; the old
 # ones stop accepting, finish the connections they have, and exit, without being replaced; the
-# supervisor goes on. And, as before, the workers stop by themselves if the supervisor dies.
+# supervisor goes on. A new worker that dies is still replaced, and a second reload works as the
+# first. And, as before, the workers stop by themselves if the supervisor dies.
 load exercise_helper
 
 # more_workers_than N: the supervisor has announced more than N workers.
@@ -87,4 +88,41 @@ reload() {
         echo "a worker outlived its supervisor by 3 seconds"
         return 1
     }
+}
+
+@test "04-5: after a reload, a new worker that dies is replaced, and a second reload works too" {
+    start_server 04-combined -w 2 -t 1
+    wait_for_workers 2 3
+    local first second victim pid
+    first=$(announced_workers)
+    reload
+    wait_for_workers 4 3
+    # shellcheck disable=SC2086 # one PID a word
+    wait_until 3 all_exited $first
+    # Only the retired workers go unreplaced.
+    victim=$(announced_workers | tail -n 1)
+    kill -KILL "$victim"
+    wait_for_workers 5 3 || {
+        echo "worker $victim, killed after the reload, was not replaced"
+        return 1
+    }
+    second=$(announced_workers | sed -n '3p;5p') # the 4th was the victim
+    reload
+    wait_for_workers 7 3
+    # shellcheck disable=SC2086 # one PID a word
+    wait_until 3 all_exited $second || {
+        echo "a worker of the first reload outlived the second"
+        return 1
+    }
+    local newest
+    newest=$(announced_workers | tail -n 2)
+    client_ok 04-combined -c 4 -j 2
+    for pid in $(reply_tags | sed 's,/.*,,' | sort -u); do
+        if ! echo "$newest" | grep -qx "$pid"; then
+            echo "a client was served by $pid, which is not of the second reload"
+            return 1
+        fi
+    done
+    never_within 0.3 more_workers_than 7
+    stop_server TERM 6
 }
