@@ -5,11 +5,11 @@
 # ThreadSanitizer and expects no race report.
 load exercise_helper
 
-# 12 connections at once, each sending 5 lines and reading the 5 replies.
+# send_load [N]: N connections (12) at once, each sending 5 lines and reading the 5 replies.
 send_load() {
     # shellcheck disable=SC2034 # reply is set by read_reply, by name
-    local _ conn reply conns=()
-    for _ in 1 2 3 4 5 6 7 8 9 10 11 12; do
+    local i _ conn reply conns=()
+    for ((i = 0; i < ${1:-12}; i++)); do
         open_connection conn
         conns+=("$conn")
         send "$conn" 'one\ntwo\nthree\nfour\nfive\n'
@@ -30,6 +30,16 @@ send_load() {
     send_load
     stop_server TERM 6 # it exits, with status 0, within 6 s
     expect_before_shutdown "Server answered 60 lines"
+}
+
+@test "03-2: the count is the lines answered, whatever the load: 7 connections, 35 lines" {
+    start_server 03-threading -q
+    send_load 7
+    local silent
+    open_connection silent # a connection that sends nothing adds no line
+    close_connection "$silent"
+    stop_server TERM 6
+    expect_before_shutdown "Server answered 35 lines"
 }
 
 @test "03-2: built with ThreadSanitizer, the server counts with no data race" {

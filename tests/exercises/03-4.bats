@@ -9,6 +9,23 @@ has_threads_at_least() {
     [ "$(thread_count "$1")" -ge "$2" ]
 }
 
+# The IDs of PID's threads, sorted, on one line (Linux).
+thread_ids() {
+    ls "/proc/$1/task" | sort -n | paste -sd' ' -
+}
+
+# The server, idle, stops at once: every pool thread waiting for a client is woken and ends,
+# and main prints its goodbye. A pool thread left asleep would hold the server until the stop's
+# deadline ends it (in 4 s, without the goodbye).
+expect_prompt_clean_stop() {
+    stop_server TERM 6
+    ((STOP_MS < 2000)) || {
+        echo "the idle server took $STOP_MS ms to stop: were its sleeping threads woken?"
+        return 1
+    }
+    is "Server shutting down" "$(tail -n 1 "$SERVER_OUT")" "the server's last line"
+}
+
 @test "03-4: five clients in turn are served by Thread-1 and Thread-2 only, with -m 2" {
     start_server 03-threading -m 2
     client_ok 03-threading -c 5
@@ -19,10 +36,10 @@ has_threads_at_least() {
         echo "a reply came from another thread than Thread-1 or Thread-2"
         return 1
     fi
-    stop_server TERM 6
+    expect_prompt_clean_stop
 }
 
-@test "03-4: the pool's threads exist before the first client (Linux)" {
+@test "03-4: the pool's threads exist before the first client, and are the only ones (Linux)" {
     [ -d /proc/self/task ] || skip "no /proc here"
     start_server 03-threading -m 3
     # The main thread and the pool's three, within 0.3 s of the start.
@@ -30,7 +47,18 @@ has_threads_at_least() {
         echo "threads before any client: $(thread_count "$SERVER_PID")"
         return 1
     fi
-    stop_server TERM 6
+    local before
+    before=$(thread_ids "$SERVER_PID")
+    client_ok 03-threading -c 4
+    local conn reply
+    open_connection conn
+    send "$conn" 'held\n'
+    read_reply "$conn" reply 2
+    client_ok 03-threading -c 2
+    # Started once: the same threads served every client; none was started for one.
+    is "$before" "$(thread_ids "$SERVER_PID")" "the server's thread IDs after six clients"
+    close_connection "$conn"
+    expect_prompt_clean_stop
 }
 
 @test "03-4: with a connection held open, another client is still served" {
@@ -52,5 +80,5 @@ has_threads_at_least() {
         echo "the thread busy with the held connection served another client"
         return 1
     fi
-    stop_server TERM 6
+    expect_prompt_clean_stop
 }
