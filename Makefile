@@ -7,7 +7,7 @@ endif
 # The stages, in reading order. A stage folder without a server.c yet is skipped.
 STAGES := $(patsubst %/server.c,%,$(wildcard 0*/server.c))
 
-.PHONY: all test run bench check fuzz exercise clean help format
+.PHONY: all test run bench check fuzz exercise check-exercises clean help format
 all:
 	@for stage in $(STAGES); do $(MAKE) -C $$stage all || exit 1; done
 
@@ -52,6 +52,13 @@ exercise:
 	    tests/run-bats tests/exercises/$(EXERCISE_STAGE)-$(EX).bats; \
 	fi
 
+# check-exercises: prove every exercise check against its reference solution, in scratch copies
+# of the working tree: it fails on the code as shipped, and passes with
+# tests/exercises/solutions/NN-K.patch applied (tests/exercises/check-solutions.sh, which says
+# more). CHECK_SUITES=1 also runs the stage's own suite with each solution.
+check-exercises:
+	tests/exercises/check-solutions.sh
+
 ## run: every stage's demonstration in turn, then a table of the seconds two slow clients took
 run: all
 	@MAKE='$(MAKE)' common/run-all.sh $(STAGES)
@@ -73,6 +80,7 @@ help:
 	@echo "make fuzz     the line reader's fuzzer alone, for FUZZ_SECONDS (default 60)"
 	@echo "make exercise STAGE=NN EX=K   check your solution to an exercise of docs/NN-*.md"
 	@echo "make exercise                 list the exercises that have a check"
+	@echo "make check-exercises          prove each check fails as shipped and passes with its solution"
 	@echo "make format   reformat the C sources (needs clang-format)"
 	@echo "make clean    remove what make built"
 	@echo "make help     this list"

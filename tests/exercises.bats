@@ -70,6 +70,34 @@ expect_check_to_fail() {
     done
 }
 
+# Every check comes with a reference solution, tests/exercises/solutions/NN-K.patch: a text that
+# says what it does and why, then a diff that still applies to the code as it is (git apply
+# --check changes nothing). A solution that no longer applies has gone stale as the code moved.
+# That each solution also passes its check is `make check-exercises`' to prove: too slow here.
+@test "every exercise check has a solution: a header, then a diff that applies to the shipped code" {
+    local check name patch problems=()
+    cd "$ROOT"
+    for check in tests/exercises/[0-9][0-9]-*.bats; do
+        name=${check##*/}
+        name=${name%.bats}
+        patch=tests/exercises/solutions/$name.patch
+        if [ ! -f "$patch" ]; then
+            problems+=("$name: no $patch")
+        elif ! grep -q '^diff --git ' "$patch"; then
+            problems+=("$name: $patch holds no diff")
+        elif ! sed '/^diff --git /,$d' "$patch" | grep -q '[^[:space:]]'; then
+            problems+=("$name: $patch has no text before its diff")
+        elif ! git apply --check "$patch" 2>"$BATS_TEST_TMPDIR/apply.err"; then
+            problems+=("$name: $patch does not apply: $(head -n 2 "$BATS_TEST_TMPDIR/apply.err" |
+                tr '\n' ' ')")
+        fi
+    done
+    [ "${#problems[@]}" -eq 0 ] || {
+        printf '%s\n' "${problems[@]}"
+        return 1
+    }
+}
+
 @test "exercise 01-2 (count the clients) fails as shipped" {
     expect_check_to_fail 01-2
 }
@@ -169,8 +197,8 @@ expect_check_to_fail() {
     [[ $output != *"has no check"* ]]
     local heading="make exercise: the check of exercise 1 of stage 02, tests/exercises/02-1.bats"
     [ "${lines[0]}" = "$heading" ]
-    # The check ran (and, as shipped, failed): its TAP plan and its one test's result.
-    [ "${lines[1]}" = "1..1" ]
+    # The check ran (and, as shipped, failed): its TAP plan and its first test's result.
+    [ "${lines[1]}" = "1..2" ]
     [[ ${lines[2]} =~ ^(not )?ok\ 1\ 02-1:\  ]]
     # The build before it printed nothing: no "make[1]: Entering directory", no compiler line.
     [[ $output != *"Entering directory"* ]]

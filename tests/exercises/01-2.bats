@@ -6,8 +6,10 @@ load exercise_helper
 @test "01-2: at the stop, 01's server prints how many clients it served" {
     start_server 01-blocking
     client_ok 01-blocking -c 3
+    # One more client, with two lines: clients are counted, not lines.
+    printf 'one\ntwo\n' | talk >/dev/null
     stop_server TERM 6 # it exits, with status 0, within 6 s
-    expect_before_shutdown "Server served 3 clients"
+    expect_before_shutdown "Server served 4 clients"
 }
 
 @test "01-2: a server that served no one says so" {

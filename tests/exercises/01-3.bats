@@ -3,6 +3,21 @@
 # another one is connected and silent.
 load exercise_helper
 
+# While connections are open, the server is one process with one thread: no child serves them
+# (02's way), and no thread does (03's), even one that tags its replies with the server's PID.
+expect_one_process_one_thread() {
+    has_no_children || {
+        echo "the server has child processes: no fork in this exercise"
+        return 1
+    }
+    local threads
+    threads=$(thread_count "$SERVER_PID")
+    [ "$threads" = 1 ] || {
+        echo "the server runs $threads threads while connections are open: no threads in this exercise"
+        return 1
+    }
+}
+
 @test "01-3: a client is answered while another connection sits idle" {
     start_server 01-blocking -i 30
     # A silent connection. Connected before the client, it is ahead of it in the listen queue:
@@ -21,12 +36,9 @@ load exercise_helper
     # The first connection is still served, by the same process.
     send "$held" 'late\n'
     read_reply "$held" reply 3
-    close_connection "$held"
     is "$SERVER_PID: late" "$reply" "the held connection's reply"
-    has_no_children || {
-        echo "the server has child processes: no fork in this exercise"
-        return 1
-    }
+    expect_one_process_one_thread
+    close_connection "$held"
     stop_server TERM 6
 }
 
@@ -44,6 +56,8 @@ load exercise_helper
         send "$conn_b" 'b2\n'
         read_reply "$conn_b" b2 1 || true
     fi
+    # Three connections open, all answered: still one process, one thread.
+    [ -z "$b2" ] || expect_one_process_one_thread
     close_connection "$conn_a"
     close_connection "$conn_b"
     close_connection "$conn_c"
