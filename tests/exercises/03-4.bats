@@ -14,6 +14,35 @@ thread_ids() {
     ls "/proc/$1/task" | sort -n | paste -sd' ' -
 }
 
+# waits_where PID TID: where thread TID of PID sleeps, in two words the test can tell apart:
+# "poll" (poll, ppoll or select: waiting for a descriptor), "futex" (a mutex or a condition
+# variable), else the kernel's own name for it (Linux: /proc/PID/task/TID/wchan).
+waits_where() {
+    local wchan
+    wchan=$(cat "/proc/$1/task/$2/wchan" 2>/dev/null) || return 1
+    case $wchan in
+    *poll* | *select*) echo poll ;;
+    *futex*) echo futex ;;
+    *) echo "$wchan" ;;
+    esac
+}
+
+# idle_as_a_queue PID: the main thread waits for a descriptor (the listening socket, the stop
+# pipe) and every other thread on a condition variable: the main thread accepts and the pool
+# threads wait on the queue. In 04's design, pool threads that accept for themselves, one of
+# them would wait in poll.
+idle_as_a_queue() {
+    local tid where
+    for tid in $(thread_ids "$1"); do
+        where=$(waits_where "$1" "$tid") || return 1
+        if [ "$tid" = "$1" ]; then
+            [ "$where" = poll ] || return 1
+        else
+            [ "$where" = futex ] || return 1
+        fi
+    done
+}
+
 # The server, idle, stops at once: every pool thread waiting for a client is woken and ends,
 # and main prints its goodbye. A pool thread left asleep would hold the server until the stop's
 # deadline ends it (in 4 s, without the goodbye).
@@ -58,6 +87,26 @@ expect_prompt_clean_stop() {
     # Started once: the same threads served every client; none was started for one.
     is "$before" "$(thread_ids "$SERVER_PID")" "the server's thread IDs after six clients"
     close_connection "$conn"
+    expect_prompt_clean_stop
+}
+
+@test "03-4: idle, the main thread waits to accept and the pool threads wait on the queue (Linux)" {
+    [ -r "/proc/self/wchan" ] || skip "no /proc/PID/wchan here"
+    start_server 03-threading -m 3
+    wait_until 0.3 has_threads_at_least "$SERVER_PID" 4 || {
+        echo "threads before any client: $(thread_count "$SERVER_PID")"
+        return 1
+    }
+    client_ok 03-threading -c 2
+    # Within a second of the last client, every thread is back where an idle pool waits.
+    wait_until 1 idle_as_a_queue "$SERVER_PID" || {
+        local tid
+        echo "where each thread waits (the main thread is $SERVER_PID):"
+        for tid in $(thread_ids "$SERVER_PID"); do
+            echo "  $tid: $(waits_where "$SERVER_PID" "$tid")"
+        done
+        return 1
+    }
     expect_prompt_clean_stop
 }
 
