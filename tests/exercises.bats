@@ -25,15 +25,10 @@ setup_file() {
     wait
 }
 
-# clean_env COMMAND...: run COMMAND as from a shell of the student's, for a command that runs
-# bats itself (a check, make exercise): nothing of this run's bats (its variables, its exported
-# functions, the folder of its own it puts first in PATH, where `bats` is not the command) and
-# nothing of a make that runs this suite (MAKEFLAGS) may leak into it.
+# clean_env COMMAND...: run COMMAND, a command that runs bats itself (a check, make exercise),
+# as from a student's shell: tests/exercises/clean-env.sh says what is kept out.
 clean_env() {
-    local path
-    path=$(printf '%s' "$PATH" | tr ':' '\n' | grep -v 'bats-core' | paste -s -d: -)
-    env -i PATH="$path" HOME="${HOME:-/}" TMPDIR="${TMPDIR:-/tmp}" LANG="${LANG:-C}" \
-        ${CC:+CC="$CC"} "$@"
+    "$BATS_TEST_DIRNAME/exercises/clean-env.sh" "$@"
 }
 
 # Expect the check tests/exercises/NAME.bats to have failed on an assertion.

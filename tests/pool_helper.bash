@@ -3,6 +3,9 @@
 #
 #   thread_count PID              how many threads PID runs now (/proc/PID/task, else ps)
 #   has_threads PID N             PID runs exactly N threads (for wait_until)
+#   thread_waits_in PID TID       where thread TID of PID sleeps: "poll" (poll, ppoll, select),
+#                                 "futex" (a mutex, a condition variable, a join), else the
+#                                 kernel's own name (Linux: /proc/PID/task/TID/wchan)
 #   hold_answered COUNT [WORD]    open COUNT connections, send "WORD I" on the I-th and read its
 #                                 reply; their fds in HELD, the replies' tags in HELD_TAGS
 #   tag_of REPLY MESSAGE          print TAG if REPLY is exactly "TAG: MESSAGE", else fail
@@ -35,6 +38,18 @@ thread_count() {
     else
         ps -L -o lwp= -p "$1" 2>/dev/null | wc -l | tr -d ' '
     fi
+}
+
+# thread_waits_in PID TID: where thread TID of PID sleeps, in words a test can compare; fails
+# where the kernel does not say (no /proc/PID/task/TID/wchan).
+thread_waits_in() {
+    local wchan
+    wchan=$(cat "/proc/$1/task/$2/wchan" 2>/dev/null) || return 1
+    case $wchan in
+    *poll* | *select*) echo poll ;;
+    *futex*) echo futex ;;
+    *) echo "$wchan" ;;
+    esac
 }
 
 # has_threads PID N: PID runs exactly N threads now.

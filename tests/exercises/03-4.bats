@@ -14,19 +14,6 @@ thread_ids() {
     ls "/proc/$1/task" | sort -n | paste -sd' ' -
 }
 
-# waits_where PID TID: where thread TID of PID sleeps, in two words the test can tell apart:
-# "poll" (poll, ppoll or select: waiting for a descriptor), "futex" (a mutex or a condition
-# variable), else the kernel's own name for it (Linux: /proc/PID/task/TID/wchan).
-waits_where() {
-    local wchan
-    wchan=$(cat "/proc/$1/task/$2/wchan" 2>/dev/null) || return 1
-    case $wchan in
-    *poll* | *select*) echo poll ;;
-    *futex*) echo futex ;;
-    *) echo "$wchan" ;;
-    esac
-}
-
 # idle_as_a_queue PID: the main thread waits for a descriptor (the listening socket, the stop
 # pipe) and every other thread on a condition variable: the main thread accepts and the pool
 # threads wait on the queue. In 04's design, pool threads that accept for themselves, one of
@@ -34,7 +21,7 @@ waits_where() {
 idle_as_a_queue() {
     local tid where
     for tid in $(thread_ids "$1"); do
-        where=$(waits_where "$1" "$tid") || return 1
+        where=$(thread_waits_in "$1" "$tid") || return 1
         if [ "$tid" = "$1" ]; then
             [ "$where" = poll ] || return 1
         else
@@ -103,7 +90,7 @@ expect_prompt_clean_stop() {
         local tid
         echo "where each thread waits (the main thread is $SERVER_PID):"
         for tid in $(thread_ids "$SERVER_PID"); do
-            echo "  $tid: $(waits_where "$SERVER_PID" "$tid")"
+            echo "  $tid: $(thread_waits_in "$SERVER_PID" "$tid")"
         done
         return 1
     }

@@ -15,7 +15,7 @@ more_than_one_thread() {
 every_thread_waits_on_a_futex() {
     local task waits=0
     for task in /proc/"$1"/task/*; do
-        [[ $(cat "$task/wchan" 2>/dev/null) == *futex* ]] || return 1
+        [ "$(thread_waits_in "$1" "${task##*/}")" = futex ] || return 1
         waits=$((waits + 1))
     done
     [ "$waits" -gt 0 ]

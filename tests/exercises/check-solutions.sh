@@ -73,15 +73,12 @@ new_copy() {
     fi
 }
 
-# in_clean_env DIR COMMAND...: run COMMAND in DIR as from a student's shell. This script may
-# itself run under bats or make: nothing of theirs (bats's variables and PATH entry, MAKEFLAGS)
-# may reach the checks, which run bats and make themselves.
+# in_clean_env DIR COMMAND...: run COMMAND in DIR as from a student's shell (clean-env.sh): this
+# script may itself run under bats or make, and nothing of theirs may reach the checks.
 in_clean_env() {
-    local dir=$1 path
+    local dir=$1
     shift
-    path=$(printf '%s' "$PATH" | tr ':' '\n' | grep -v 'bats-core' | paste -s -d: -)
-    (cd "$dir" && exec env -i PATH="$path" HOME="${HOME:-/}" TMPDIR="${TMPDIR:-/tmp}" \
-        LANG="${LANG:-C}" ${CC:+CC="$CC"} "$@")
+    (cd "$dir" && exec "$root/tests/exercises/clean-env.sh" "$@")
 }
 
 # build DIR: every stage, warnings as errors, silent unless it fails.
